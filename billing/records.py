@@ -12,8 +12,21 @@ from billing.invoice import DocumentKind, InvoiceDocument, LineInput
 from billing.status import InvoiceStatus, balance
 
 TRIGGER_SOURCES = (
-    "manual", "schedule", "asana", "clickup", "linear", "docusign", "pandadoc", "webhook",
-    "hubspot", "salesforce", "pipedrive", "n8n", "make", "zapier", "import",
+    "manual",
+    "schedule",
+    "asana",
+    "clickup",
+    "linear",
+    "docusign",
+    "pandadoc",
+    "webhook",
+    "hubspot",
+    "salesforce",
+    "pipedrive",
+    "n8n",
+    "make",
+    "zapier",
+    "import",
 )
 
 

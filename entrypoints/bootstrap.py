@@ -31,8 +31,12 @@ class App:
         return path
 
 
-def clock_for(now: datetime | None = None, today: date | None = None, tz: str = "UTC",
-              window_start: time = time(9, 0)) -> Clock:
+def clock_for(
+    now: datetime | None = None,
+    today: date | None = None,
+    tz: str = "UTC",
+    window_start: time = time(9, 0),
+) -> Clock:
     """A fixed clock for ``--now``/``--today`` (today = that date at the send window's opening)."""
     if now is not None:
         return FixedClock(now if now.tzinfo else now.replace(tzinfo=UTC))
@@ -41,8 +45,9 @@ def clock_for(now: datetime | None = None, today: date | None = None, tz: str = 
     return SystemClock()
 
 
-def build_app(db_url: str | None = None, *, clock: Clock | None = None,
-              settings: Settings | None = None) -> App:
+def build_app(
+    db_url: str | None = None, *, clock: Clock | None = None, settings: Settings | None = None
+) -> App:
     """Open the database (migrating it) and wire the ledger factory."""
     settings = settings or Settings()
     db = Database.open(db_url or settings.database_url)

@@ -26,7 +26,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-invoice_app = typer.Typer(help="One invoice: show it, get its PDF, credit it.", no_args_is_help=True)
+invoice_app = typer.Typer(
+    help="One invoice: show it, get its PDF, credit it.", no_args_is_help=True
+)
 app.add_typer(invoice_app, name="invoice")
 
 T = TypeVar("T")
@@ -51,7 +53,14 @@ STATE = State()
 
 @app.callback()
 def _global(
-    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: $CLOSELOOP_DATABASE_URL, else ./closeloop.db)", envvar="CLOSELOOP_DATABASE_URL")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database URL (default: $CLOSELOOP_DATABASE_URL, else ./closeloop.db)",
+            envvar="CLOSELOOP_DATABASE_URL",
+        ),
+    ] = None,
 ) -> None:
     STATE.db_url = db
 
@@ -81,8 +90,10 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                        "malformed_json") from None
+        raise UserError(
+            f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            "malformed_json",
+        ) from None
 
 
 def _console() -> Any:
@@ -115,9 +126,14 @@ def import_cmd(
     data = _read_json(file)
     application = _app()
     report = import_world(application.ledgers, data, clock=application.clock)
-    summary = {"company": report.company, "owners": report.owners, "clients": report.clients,
-               "invoices": report.invoices, "payments": report.payments,
-               "changed": report.changed}
+    summary = {
+        "company": report.company,
+        "owners": report.owners,
+        "clients": report.clients,
+        "invoices": report.invoices,
+        "payments": report.payments,
+        "changed": report.changed,
+    }
     if as_json:
         _emit_json(summary)
     else:
@@ -131,13 +147,31 @@ def import_cmd(
 # --------------------------------------------------------------------------- trigger
 @app.command("trigger")
 def trigger_cmd(
-    source: Annotated[str, typer.Argument(help="manual, schedule, asana, clickup, linear, docusign, pandadoc, webhook …")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="manual, schedule, asana, clickup, linear, docusign, pandadoc, webhook …"
+        ),
+    ],
     external_id: Annotated[str, typer.Option("--id", help="The source's own event/object id")],
-    client: Annotated[str | None, typer.Option("--client", help="Client id as imported, e.g. cl-acme")] = None,
-    lines: Annotated[Path | None, typer.Option("--lines", help="JSON list of lines (import format)")] = None,
-    payload: Annotated[Path | None, typer.Option("--payload", help="JSON object: client, lines, currency, reference, issue_date")] = None,
-    today: Annotated[str | None, typer.Option("--today", help="Act as of this date (YYYY-MM-DD)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {invoice, created} as JSON")] = False,
+    client: Annotated[
+        str | None, typer.Option("--client", help="Client id as imported, e.g. cl-acme")
+    ] = None,
+    lines: Annotated[
+        Path | None, typer.Option("--lines", help="JSON list of lines (import format)")
+    ] = None,
+    payload: Annotated[
+        Path | None,
+        typer.Option(
+            "--payload", help="JSON object: client, lines, currency, reference, issue_date"
+        ),
+    ] = None,
+    today: Annotated[
+        str | None, typer.Option("--today", help="Act as of this date (YYYY-MM-DD)")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {invoice, created} as JSON")
+    ] = False,
 ) -> None:
     """Issue the invoice a trigger asks for (or find the one it already made)."""
     from billing.records import TRIGGER_SOURCES, Trigger
@@ -145,8 +179,10 @@ def trigger_cmd(
     from tools.issuing import issue_invoice
 
     if source not in TRIGGER_SOURCES:
-        raise UserError(f"unknown trigger source {source!r} (one of {', '.join(TRIGGER_SOURCES)})",
-                        "unknown_source")
+        raise UserError(
+            f"unknown trigger source {source!r} (one of {', '.join(TRIGGER_SOURCES)})",
+            "unknown_source",
+        )
     if not external_id.strip():
         raise UserError("--id must not be empty", "invalid_trigger")
     body: dict[str, Any] = {}
@@ -157,13 +193,18 @@ def trigger_cmd(
         body = loaded
     client_id = client or body.get("client")
     if not client_id:
-        raise UserError("a trigger needs --client (or \"client\" in --payload)", "invalid_trigger")
+        raise UserError('a trigger needs --client (or "client" in --payload)', "invalid_trigger")
     raw_lines = _read_json(lines) if lines is not None else body.get("lines")
     items = parse_lines(raw_lines, str(lines or "payload.lines")) if raw_lines is not None else ()
     issue_date = _parse_date(body["issue_date"], "issue_date") if body.get("issue_date") else None
     trigger = Trigger(
-        source=source, external_id=external_id.strip(), client_id=str(client_id), lines=items,
-        reference=body.get("reference"), issue_date=issue_date, currency=body.get("currency"),
+        source=source,
+        external_id=external_id.strip(),
+        client_id=str(client_id),
+        lines=items,
+        reference=body.get("reference"),
+        issue_date=issue_date,
+        currency=body.get("currency"),
         buyer_reference=body.get("buyer_reference"),
         payload=json.loads(json.dumps(body, default=_json_default)),
     )
@@ -207,10 +248,20 @@ def _invoice_summary(record: Any, on: date) -> dict[str, Any]:
 
 @app.command("invoices")
 def invoices_cmd(
-    status: Annotated[list[str] | None, typer.Option("--status", help="Filter: open, partially_paid, paid, void, uncollectible, credited, overdue")] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            help="Filter: open, partially_paid, paid, void, uncollectible, credited, overdue",
+        ),
+    ] = None,
     client: Annotated[str | None, typer.Option("--client", help="Only this client")] = None,
-    credit_notes: Annotated[bool, typer.Option("--credit-notes", help="List credit notes instead")] = False,
-    today: Annotated[str | None, typer.Option("--today", help="Compute lateness as of this date")] = None,
+    credit_notes: Annotated[
+        bool, typer.Option("--credit-notes", help="List credit notes instead")
+    ] = False,
+    today: Annotated[
+        str | None, typer.Option("--today", help="Compute lateness as of this date")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List invoices with status, balance and days overdue."""
@@ -235,8 +286,11 @@ def invoices_cmd(
         on = business_date(application.clock.now(), tz)
         rows = [
             _invoice_summary(r, on)
-            for r in ledger.invoices(statuses=statuses or None, client_id=client,
-                                     kind="credit_note" if credit_notes else "invoice")
+            for r in ledger.invoices(
+                statuses=statuses or None,
+                client_id=client,
+                kind="credit_note" if credit_notes else "invoice",
+            )
         ]
     if overdue_only:
         rows = [r for r in rows if r["days_overdue"] > 0]
@@ -249,9 +303,16 @@ def invoices_cmd(
     for col in ("Number", "Client", "Status", "Issued", "Due", "Total", "Balance", "Late"):
         table.add_column(col, justify="right" if col in ("Total", "Balance", "Late") else "left")
     for r in rows:
-        table.add_row(r["number"], r["buyer"], r["status"], r["issue_date"], r["due_date"] or "",
-                      f"{r['currency']} {r['total']}", f"{r['currency']} {r['balance']}",
-                      f"{r['days_overdue']}d" if r["days_overdue"] else "")
+        table.add_row(
+            r["number"],
+            r["buyer"],
+            r["status"],
+            r["issue_date"],
+            r["due_date"] or "",
+            f"{r['currency']} {r['total']}",
+            f"{r['currency']} {r['balance']}",
+            f"{r['days_overdue']}d" if r["days_overdue"] else "",
+        )
     _console().print(table)
 
 
@@ -273,55 +334,89 @@ def invoice_show(
     on = business_date(application.clock.now(), tz)
     doc = record.document
     data = _invoice_summary(record, on)
-    data.update({
-        "seller": {"name": doc.seller.name, "vat_id": doc.seller.vat_id},
-        "buyer_vat_id": doc.buyer.vat_id,
-        "lines": [
-            {"position": ln.position, "description": ln.description, "quantity": str(ln.quantity),
-             "unit_price": str(ln.unit_price), "discount": str(ln.discount_amount),
-             "net": str(ln.net_amount), "tax_category": ln.tax_category.value,
-             "vat_rate": str(ln.vat_rate)}
-            for ln in doc.lines
-        ],
-        "vat": [
-            {"category": row.code, "rate": str(row.rate), "base": str(row.taxable_amount),
-             "tax": str(row.tax_amount), "exemption_reason": row.exemption_reason}
-            for row in doc.breakdown
-        ],
-        "net_total": str(doc.totals.tax_exclusive),
-        "tax_total": str(doc.totals.tax_total),
-        "refers_to": doc.refers_to.number if doc.refers_to else None,
-        "payments": [
-            {"date": p.received_date.isoformat(), "amount": str(p.amount), "reference": p.reference,
-             "source": p.source}
-            for p in payments
-        ],
-        "timeline": [
-            {"at": e.at.isoformat(), "kind": e.kind.value, "actor": e.actor, "summary": e.summary,
-             "data": dict(e.data)}
-            for e in events
-        ],
-    })
+    data.update(
+        {
+            "seller": {"name": doc.seller.name, "vat_id": doc.seller.vat_id},
+            "buyer_vat_id": doc.buyer.vat_id,
+            "lines": [
+                {
+                    "position": ln.position,
+                    "description": ln.description,
+                    "quantity": str(ln.quantity),
+                    "unit_price": str(ln.unit_price),
+                    "discount": str(ln.discount_amount),
+                    "net": str(ln.net_amount),
+                    "tax_category": ln.tax_category.value,
+                    "vat_rate": str(ln.vat_rate),
+                }
+                for ln in doc.lines
+            ],
+            "vat": [
+                {
+                    "category": row.code,
+                    "rate": str(row.rate),
+                    "base": str(row.taxable_amount),
+                    "tax": str(row.tax_amount),
+                    "exemption_reason": row.exemption_reason,
+                }
+                for row in doc.breakdown
+            ],
+            "net_total": str(doc.totals.tax_exclusive),
+            "tax_total": str(doc.totals.tax_total),
+            "refers_to": doc.refers_to.number if doc.refers_to else None,
+            "payments": [
+                {
+                    "date": p.received_date.isoformat(),
+                    "amount": str(p.amount),
+                    "reference": p.reference,
+                    "source": p.source,
+                }
+                for p in payments
+            ],
+            "timeline": [
+                {
+                    "at": e.at.isoformat(),
+                    "kind": e.kind.value,
+                    "actor": e.actor,
+                    "summary": e.summary,
+                    "data": dict(e.data),
+                }
+                for e in events
+            ],
+        }
+    )
     if as_json:
         _emit_json(data)
         return
     from rich.table import Table
 
     console = _console()
-    console.print(f"[bold]{doc.kind.value.replace('_', ' ').title()} {record.number}[/bold]  "
-                  f"{doc.buyer.name}  status [bold]{record.status.value}[/bold]")
-    console.print(f"issued {doc.issue_date}  due {record.due_date or '-'}  "
-                  f"balance {record.currency} {record.balance}"
-                  + (f"  ({data['days_overdue']} days overdue)" if data["days_overdue"] else ""))
+    console.print(
+        f"[bold]{doc.kind.value.replace('_', ' ').title()} {record.number}[/bold]  "
+        f"{doc.buyer.name}  status [bold]{record.status.value}[/bold]"
+    )
+    console.print(
+        f"issued {doc.issue_date}  due {record.due_date or '-'}  "
+        f"balance {record.currency} {record.balance}"
+        + (f"  ({data['days_overdue']} days overdue)" if data["days_overdue"] else "")
+    )
     lines = Table(show_header=True)
     for col in ("#", "Description", "Qty", "Unit price", "VAT", "Net"):
         lines.add_column(col)
     for ln in doc.lines:
-        lines.add_row(str(ln.position), ln.description, str(ln.quantity), str(ln.unit_price),
-                      f"{ln.tax_category.code} {ln.vat_rate}%", str(ln.net_amount))
+        lines.add_row(
+            str(ln.position),
+            ln.description,
+            str(ln.quantity),
+            str(ln.unit_price),
+            f"{ln.tax_category.code} {ln.vat_rate}%",
+            str(ln.net_amount),
+        )
     console.print(lines)
-    console.print(f"net {doc.totals.tax_exclusive}  VAT {doc.totals.tax_total}  "
-                  f"total {record.currency} {doc.totals.grand_total}")
+    console.print(
+        f"net {doc.totals.tax_exclusive}  VAT {doc.totals.tax_total}  "
+        f"total {record.currency} {doc.totals.grand_total}"
+    )
     timeline = Table(title="Timeline", title_justify="left")
     for col in ("When (UTC)", "Event", "By", "What"):
         timeline.add_column(col)
@@ -334,7 +429,9 @@ def invoice_show(
 def invoice_pdf(
     number: Annotated[str, typer.Argument(help="Invoice or credit-note number")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the PDF")],
-    plain: Annotated[bool, typer.Option("--plain", help="Plain PDF without the Factur-X XML")] = False,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Plain PDF without the Factur-X XML")
+    ] = False,
 ) -> None:
     """Write the invoice PDF (Factur-X PDF/A-3 with the EN 16931 XML embedded)."""
     from render.facturx import render_facturx_pdf
@@ -355,7 +452,9 @@ def invoice_pdf(
 def invoice_credit(
     number: Annotated[str, typer.Argument(help="Invoice to correct")],
     reason: Annotated[str, typer.Option("--reason", help="Why (printed on the credit note)")],
-    lines: Annotated[Path | None, typer.Option("--lines", help="Partial credit: JSON list of lines")] = None,
+    lines: Annotated[
+        Path | None, typer.Option("--lines", help="Partial credit: JSON list of lines")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Issue a credit note for an invoice (in full, or for the given lines)."""
@@ -364,8 +463,9 @@ def invoice_credit(
 
     items = parse_lines(_read_json(lines), str(lines)) if lines else None
     application = _app()
-    credit = issue_credit_note(application.ledgers, number, clock=application.clock,
-                               reason=reason, items=items)
+    credit = issue_credit_note(
+        application.ledgers, number, clock=application.clock, reason=reason, items=items
+    )
     if as_json:
         _emit_json({"credit_note": credit, "invoice": number})
     else:
@@ -375,7 +475,9 @@ def invoice_credit(
 # --------------------------------------------------------------------------- demo
 @app.command("demo")
 def demo_cmd(
-    workspace: Annotated[Path, typer.Option("--workspace", help="Fresh folder for the demo's database and files")] = Path("demo-workspace"),
+    workspace: Annotated[
+        Path, typer.Option("--workspace", help="Fresh folder for the demo's database and files")
+    ] = Path("demo-workspace"),
 ) -> None:
     """A guided run on the embedded defaults: sample company, triggers, invoices, PDFs."""
     from entrypoints.demo import run_demo
@@ -396,6 +498,7 @@ def _run_guarded(fn: Callable[[], T]) -> T:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
+
     def run() -> None:
         app(args=list(argv) if argv is not None else None, standalone_mode=True)
 

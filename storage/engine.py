@@ -30,7 +30,7 @@ class StorageError(BillingError):
 
 
 def normalize_url(url: str) -> str:
-    """Accept ``postgresql://`` and ``postgres://`` and use the psycopg 3 driver; plain paths become SQLite."""
+    """Use the psycopg 3 driver for ``postgres(ql)://`` URLs; plain paths become SQLite."""
     if url.startswith(("postgres://", "postgresql://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     if "://" not in url:

@@ -68,23 +68,38 @@ class SqlLedger:
             raise NotFound("no company profile yet: run `closeloop import FILE.json` first")
         bank = BankDetails(**row.bank) if row.bank else None
         return Company(
-            name=row.name, address=tuple(row.address), country=row.country,
-            currency=row.currency, billing_email=row.billing_email, vat_id=row.vat_id,
-            registration_id=row.registration_id, bank=bank, timezone=row.timezone,
-            language=row.language, numbering_pattern=row.numbering_pattern,
+            name=row.name,
+            address=tuple(row.address),
+            country=row.country,
+            currency=row.currency,
+            billing_email=row.billing_email,
+            vat_id=row.vat_id,
+            registration_id=row.registration_id,
+            bank=bank,
+            timezone=row.timezone,
+            language=row.language,
+            numbering_pattern=row.numbering_pattern,
             credit_note_pattern=row.credit_note_pattern,
-            payment_terms_days=row.payment_terms_days, policy=row.policy or {},
+            payment_terms_days=row.payment_terms_days,
+            policy=row.policy or {},
         )
 
     def save_company(self, company: Company, now: datetime) -> bool:
         values = {
-            "name": company.name, "address": list(company.address), "country": company.country,
-            "currency": company.currency, "billing_email": company.billing_email,
-            "vat_id": company.vat_id, "registration_id": company.registration_id,
-            "bank": _bank_to_json(company.bank), "timezone": company.timezone,
-            "language": company.language, "numbering_pattern": company.numbering_pattern,
+            "name": company.name,
+            "address": list(company.address),
+            "country": company.country,
+            "currency": company.currency,
+            "billing_email": company.billing_email,
+            "vat_id": company.vat_id,
+            "registration_id": company.registration_id,
+            "bank": _bank_to_json(company.bank),
+            "timezone": company.timezone,
+            "language": company.language,
+            "numbering_pattern": company.numbering_pattern,
             "credit_note_pattern": company.credit_note_pattern,
-            "payment_terms_days": company.payment_terms_days, "policy": dict(company.policy),
+            "payment_terms_days": company.payment_terms_days,
+            "policy": dict(company.policy),
         }
         row = self.session.get(CompanyRow, 1)
         if row is None:
@@ -112,16 +127,28 @@ class SqlLedger:
 
     def _client_from(self, row: ClientRow) -> Client:
         contacts = tuple(
-            Contact(client_id=row.id, name=c.name, email=c.email, role=ContactRole(c.role),
-                    source=c.source)
+            Contact(
+                client_id=row.id,
+                name=c.name,
+                email=c.email,
+                role=ContactRole(c.role),
+                source=c.source,
+            )
             for c in row.contacts
         )
         return Client(
-            id=row.id, name=row.name, country=row.country, currency=row.currency,
-            address=tuple(row.address), account_owner_id=row.account_owner_id,
-            language=row.language, vat_id=row.vat_id,
-            payment_terms_days=row.payment_terms_days, timezone=row.timezone,
-            delivery_method=DeliveryMethod(row.delivery_method), contacts=contacts,
+            id=row.id,
+            name=row.name,
+            country=row.country,
+            currency=row.currency,
+            address=tuple(row.address),
+            account_owner_id=row.account_owner_id,
+            language=row.language,
+            vat_id=row.vat_id,
+            payment_terms_days=row.payment_terms_days,
+            timezone=row.timezone,
+            delivery_method=DeliveryMethod(row.delivery_method),
+            contacts=contacts,
             policy=row.policy or {},
         )
 
@@ -137,12 +164,17 @@ class SqlLedger:
 
     def save_client(self, client: Client, now: datetime) -> bool:
         values = {
-            "name": client.name, "country": client.country, "currency": client.currency,
-            "address": list(client.address), "vat_id": client.vat_id,
-            "language": client.language, "timezone": client.timezone,
+            "name": client.name,
+            "country": client.country,
+            "currency": client.currency,
+            "address": list(client.address),
+            "vat_id": client.vat_id,
+            "language": client.language,
+            "timezone": client.timezone,
             "payment_terms_days": client.payment_terms_days,
             "account_owner_id": client.account_owner_id,
-            "delivery_method": client.delivery_method.value, "policy": dict(client.policy),
+            "delivery_method": client.delivery_method.value,
+            "policy": dict(client.policy),
         }
         row = self.session.get(ClientRow, client.id)
         changed = False
@@ -158,8 +190,13 @@ class SqlLedger:
             current = existing.get(contact.email.lower())
             if current is None:
                 row.contacts.append(
-                    ContactRow(name=contact.name, email=contact.email.lower(),
-                               role=contact.role.value, source=contact.source, created_at=now)
+                    ContactRow(
+                        name=contact.name,
+                        email=contact.email.lower(),
+                        role=contact.role.value,
+                        source=contact.source,
+                        created_at=now,
+                    )
                 )
                 changed = True
             else:
@@ -195,9 +232,13 @@ class SqlLedger:
             with self.session.begin_nested():
                 self.session.add(
                     TriggerRow(
-                        source=trigger.source, external_id=trigger.external_id,
-                        client_id=trigger.client_id, payload=dict(trigger.payload),
-                        status="processing", received_at=now, duplicates=0,
+                        source=trigger.source,
+                        external_id=trigger.external_id,
+                        client_id=trigger.client_id,
+                        payload=dict(trigger.payload),
+                        status="processing",
+                        received_at=now,
+                        duplicates=0,
                     )
                 )
                 self.session.flush()
@@ -211,8 +252,9 @@ class SqlLedger:
     def record_duplicate_trigger(self, trigger: Trigger, now: datetime) -> None:
         self.session.execute(
             update(TriggerRow)
-            .where(TriggerRow.source == trigger.source,
-                   TriggerRow.external_id == trigger.external_id)
+            .where(
+                TriggerRow.source == trigger.source, TriggerRow.external_id == trigger.external_id
+            )
             .values(duplicates=TriggerRow.duplicates + 1, last_duplicate_at=now)
         )
 
@@ -228,9 +270,14 @@ class SqlLedger:
         if row is None:
             self.session.add(
                 TriggerRow(
-                    source=trigger.source, external_id=trigger.external_id,
-                    client_id=trigger.client_id, payload=dict(trigger.payload),
-                    status="rejected", error=error, received_at=now, duplicates=0,
+                    source=trigger.source,
+                    external_id=trigger.external_id,
+                    client_id=trigger.client_id,
+                    payload=dict(trigger.payload),
+                    status="rejected",
+                    error=error,
+                    received_at=now,
+                    duplicates=0,
                 )
             )
         elif row.status != "issued":
@@ -240,8 +287,9 @@ class SqlLedger:
         """Counts of triggers by status, and duplicates received."""
         out: dict[str, int] = {}
         for status, count, dups in self.session.execute(
-            select(TriggerRow.status, func.count(), func.coalesce(func.sum(TriggerRow.duplicates), 0))
-            .group_by(TriggerRow.status)
+            select(
+                TriggerRow.status, func.count(), func.coalesce(func.sum(TriggerRow.duplicates), 0)
+            ).group_by(TriggerRow.status)
         ):
             out[status] = int(count)
             out["duplicates"] = out.get("duplicates", 0) + int(dups)
@@ -252,7 +300,8 @@ class SqlLedger:
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self.session.execute(
-            insert(NumberSeriesRow).values(series=series, next_number=1)
+            insert(NumberSeriesRow)
+            .values(series=series, next_number=1)
             .on_conflict_do_nothing(index_elements=["series"])
         )
         allocated = self.session.execute(
@@ -293,21 +342,39 @@ class SqlLedger:
         reason: str | None = None,
     ) -> None:
         row = InvoiceRow(
-            number=document.number, series=series, sequence=sequence,
-            kind=document.kind.value, origin=origin, client_id=client_id,
-            currency=document.currency, issue_date=document.issue_date,
-            due_date=document.due_date, original_due_date=document.due_date,
-            language=document.language, net_total=document.totals.tax_exclusive,
-            tax_total=document.totals.tax_total, grand_total=document.totals.grand_total,
-            amount_paid=Decimal(0), amount_credited=Decimal(0), status=status.value,
-            snapshot=to_snapshot(document), escalated=False, issued_at=now, updated_at=now,
+            number=document.number,
+            series=series,
+            sequence=sequence,
+            kind=document.kind.value,
+            origin=origin,
+            client_id=client_id,
+            currency=document.currency,
+            issue_date=document.issue_date,
+            due_date=document.due_date,
+            original_due_date=document.due_date,
+            language=document.language,
+            net_total=document.totals.tax_exclusive,
+            tax_total=document.totals.tax_total,
+            grand_total=document.totals.grand_total,
+            amount_paid=Decimal(0),
+            amount_credited=Decimal(0),
+            status=status.value,
+            snapshot=to_snapshot(document),
+            escalated=False,
+            issued_at=now,
+            updated_at=now,
         )
         row.lines = [
             InvoiceLineRow(
-                position=ln.position, description=ln.description, quantity=ln.quantity,
-                unit_code=ln.unit_code, unit_price=ln.unit_price,
-                discount_amount=ln.discount_amount, net_amount=ln.net_amount,
-                tax_category=ln.tax_category.value, vat_rate=ln.vat_rate,
+                position=ln.position,
+                description=ln.description,
+                quantity=ln.quantity,
+                unit_code=ln.unit_code,
+                unit_price=ln.unit_price,
+                discount_amount=ln.discount_amount,
+                net_amount=ln.net_amount,
+                tax_category=ln.tax_category.value,
+                vat_rate=ln.vat_rate,
             )
             for ln in document.lines
         ]
@@ -317,24 +384,34 @@ class SqlLedger:
         if credits is not None:
             self.session.add(
                 CreditNoteRow(
-                    document_id=row.id, invoice_id=self._invoice_id(credits),
-                    amount=document.totals.grand_total, reason=reason or "", created_at=now,
+                    document_id=row.id,
+                    invoice_id=self._invoice_id(credits),
+                    amount=document.totals.grand_total,
+                    reason=reason or "",
+                    created_at=now,
                 )
             )
 
     def has_document(self, number: str) -> bool:
-        return self.session.scalar(
-            select(InvoiceRow.id).where(InvoiceRow.number == number)
-        ) is not None
+        return (
+            self.session.scalar(select(InvoiceRow.id).where(InvoiceRow.number == number))
+            is not None
+        )
 
     def _record(self, row: InvoiceRow) -> InvoiceRecord:
         self._ids[row.number] = row.id
         return InvoiceRecord(
-            number=row.number, kind=DocumentKind(row.kind), origin=row.origin,
-            client_id=row.client_id, status=InvoiceStatus(row.status),
-            document=from_snapshot(row.snapshot), due_date=row.due_date,
-            amount_paid=row.amount_paid, amount_credited=row.amount_credited,
-            escalated=row.escalated, next_action_at=row.next_action_at,
+            number=row.number,
+            kind=DocumentKind(row.kind),
+            origin=row.origin,
+            client_id=row.client_id,
+            status=InvoiceStatus(row.status),
+            document=from_snapshot(row.snapshot),
+            due_date=row.due_date,
+            amount_paid=row.amount_paid,
+            amount_credited=row.amount_credited,
+            escalated=row.escalated,
+            next_action_at=row.next_action_at,
             original_due_date=row.original_due_date,
         )
 
@@ -377,9 +454,10 @@ class SqlLedger:
 
     # ------------------------------------------------------------------ payments
     def payment_exists(self, external_id: str) -> bool:
-        return self.session.scalar(
-            select(PaymentRow.id).where(PaymentRow.external_id == external_id)
-        ) is not None
+        return (
+            self.session.scalar(select(PaymentRow.id).where(PaymentRow.external_id == external_id))
+            is not None
+        )
 
     def add_payment(
         self, payment: Payment, *, applied: Decimal, client_id: str, now: datetime
@@ -387,10 +465,16 @@ class SqlLedger:
         row = self._row(payment.invoice_number)
         self.session.add(
             PaymentRow(
-                external_id=payment.external_id, invoice_id=row.id, client_id=client_id,
-                amount=payment.amount, applied_amount=applied, currency=payment.currency,
-                received_date=payment.received_date, reference=payment.reference,
-                source=payment.source, created_at=now,
+                external_id=payment.external_id,
+                invoice_id=row.id,
+                client_id=client_id,
+                amount=payment.amount,
+                applied_amount=applied,
+                currency=payment.currency,
+                received_date=payment.received_date,
+                reference=payment.reference,
+                source=payment.source,
+                created_at=now,
             )
         )
         row.amount_paid = row.amount_paid + applied
@@ -405,8 +489,12 @@ class SqlLedger:
         )
         return [
             Payment(
-                external_id=r.external_id, invoice_number=number, amount=r.amount,
-                currency=r.currency, received_date=r.received_date, reference=r.reference,
+                external_id=r.external_id,
+                invoice_number=number,
+                amount=r.amount,
+                currency=r.currency,
+                received_date=r.received_date,
+                reference=r.reference,
                 source=r.source,
             )
             for r in rows
@@ -416,8 +504,12 @@ class SqlLedger:
     def append_event(self, number: str, event: DomainEvent) -> None:
         self.session.add(
             InvoiceEventRow(
-                invoice_id=self._invoice_id(number), kind=event.kind.value, at=event.at,
-                actor=event.actor, summary=event.summary, data=dict(event.data),
+                invoice_id=self._invoice_id(number),
+                kind=event.kind.value,
+                at=event.at,
+                actor=event.actor,
+                summary=event.summary,
+                data=dict(event.data),
             )
         )
 
@@ -428,8 +520,9 @@ class SqlLedger:
             .order_by(InvoiceEventRow.at, InvoiceEventRow.id)
         )
         return [
-            DomainEvent(kind=EventKind(r.kind), at=r.at, actor=r.actor, summary=r.summary,
-                        data=r.data or {})
+            DomainEvent(
+                kind=EventKind(r.kind), at=r.at, actor=r.actor, summary=r.summary, data=r.data or {}
+            )
             for r in rows
         ]
 
@@ -443,11 +536,16 @@ class SqlLedger:
             with self.session.begin_nested():
                 self.session.add(
                     OutboxRow(
-                        idempotency_key=item.idempotency_key, kind=item.kind,
+                        idempotency_key=item.idempotency_key,
+                        kind=item.kind,
                         invoice_id=self._invoice_id(item.invoice_number)
-                        if item.invoice_number else None,
-                        payload=dict(item.payload), status="pending", attempts=0,
-                        next_attempt_at=item.not_before or now, created_at=now,
+                        if item.invoice_number
+                        else None,
+                        payload=dict(item.payload),
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=item.not_before or now,
+                        created_at=now,
                     )
                 )
                 self.session.flush()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -32,7 +32,7 @@ from storage.types import Money, UTCDateTime
 class Base(DeclarativeBase):
     """Declarative base; naming convention keeps constraint names stable across backends."""
 
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 Base.metadata.naming_convention = {
@@ -184,7 +184,8 @@ class InvoiceRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     lines: Mapped[list[InvoiceLineRow]] = relationship(
-        back_populates="invoice", order_by="InvoiceLineRow.position",
+        back_populates="invoice",
+        order_by="InvoiceLineRow.position",
         cascade="all, delete-orphan",
     )
 

@@ -39,12 +39,27 @@ from tools.ports import Ledger, LedgerFactory
 
 #: Default time zone by country when the file names none (business dates are local).
 COUNTRY_TIMEZONES = {
-    "GB": "Europe/London", "IE": "Europe/Dublin", "DE": "Europe/Berlin", "NL": "Europe/Amsterdam",
-    "BE": "Europe/Brussels", "FR": "Europe/Paris", "ES": "Europe/Madrid", "IT": "Europe/Rome",
-    "AT": "Europe/Vienna", "CH": "Europe/Zurich", "PT": "Europe/Lisbon", "LU": "Europe/Luxembourg",
-    "DK": "Europe/Copenhagen", "SE": "Europe/Stockholm", "NO": "Europe/Oslo",
-    "FI": "Europe/Helsinki", "PL": "Europe/Warsaw", "US": "America/New_York",
-    "CA": "America/Toronto", "AU": "Australia/Sydney", "JP": "Asia/Tokyo",
+    "GB": "Europe/London",
+    "IE": "Europe/Dublin",
+    "DE": "Europe/Berlin",
+    "NL": "Europe/Amsterdam",
+    "BE": "Europe/Brussels",
+    "FR": "Europe/Paris",
+    "ES": "Europe/Madrid",
+    "IT": "Europe/Rome",
+    "AT": "Europe/Vienna",
+    "CH": "Europe/Zurich",
+    "PT": "Europe/Lisbon",
+    "LU": "Europe/Luxembourg",
+    "DK": "Europe/Copenhagen",
+    "SE": "Europe/Stockholm",
+    "NO": "Europe/Oslo",
+    "FI": "Europe/Helsinki",
+    "PL": "Europe/Warsaw",
+    "US": "America/New_York",
+    "CA": "America/Toronto",
+    "AU": "Australia/Sydney",
+    "JP": "Asia/Tokyo",
 }
 
 
@@ -99,9 +114,12 @@ def parse_company(data: Mapping[str, Any]) -> Company:
     if bank_data is not None:
         bank = BankDetails(
             account_name=str(bank_data.get("account_name") or _req(data, "name", where)),
-            iban=bank_data.get("iban"), bic=bank_data.get("bic"),
-            bank_name=bank_data.get("bank_name"), account_number=bank_data.get("account_number"),
-            sort_code=bank_data.get("sort_code"), routing_number=bank_data.get("routing_number"),
+            iban=bank_data.get("iban"),
+            bic=bank_data.get("bic"),
+            bank_name=bank_data.get("bank_name"),
+            account_number=bank_data.get("account_number"),
+            sort_code=bank_data.get("sort_code"),
+            routing_number=bank_data.get("routing_number"),
         )
     country = str(_req(data, "country", where)).upper()
     try:
@@ -158,20 +176,34 @@ def parse_client(data: Mapping[str, Any], index: int, owners: set[str]) -> Clien
             raise ImportFormatError(
                 f"{cwhere}.role: must be billing, primary or other (got {c.get('role')!r})"
             ) from None
-        contacts.append(Contact(client_id=client_id, name=str(c.get("name") or email),
-                                email=email, role=role, source=str(c.get("source", "import"))))
+        contacts.append(
+            Contact(
+                client_id=client_id,
+                name=str(c.get("name") or email),
+                email=email,
+                role=role,
+                source=str(c.get("source", "import")),
+            )
+        )
     terms = data.get("payment_terms_days")
     try:
         delivery = DeliveryMethod(str(data.get("delivery_method", "email_pdf")))
     except ValueError:
         raise ImportFormatError(f"{where}.delivery_method: unknown method") from None
     return Client(
-        id=client_id, name=str(_req(data, "name", where)), country=country, currency=currency,
+        id=client_id,
+        name=str(_req(data, "name", where)),
+        country=country,
+        currency=currency,
         address=tuple(str(a) for a in _list(data, "address", where)),
-        account_owner_id=owner, language=language, vat_id=vat_id,
+        account_owner_id=owner,
+        language=language,
+        vat_id=vat_id,
         payment_terms_days=int(terms) if terms is not None else None,
         timezone=str(data.get("timezone") or COUNTRY_TIMEZONES.get(country, "UTC")),
-        delivery_method=delivery, contacts=tuple(contacts), policy=dict(data.get("policy") or {}),
+        delivery_method=delivery,
+        contacts=tuple(contacts),
+        policy=dict(data.get("policy") or {}),
     )
 
 
@@ -198,9 +230,14 @@ def import_world(ledgers: LedgerFactory, data: Mapping[str, Any], *, clock: Cloc
     owners = []
     for i, o in enumerate(_list(data, "owners", "file")):
         where = f"owners[{i}]"
-        owners.append(Owner(id=str(_req(o, "id", where)), name=str(_req(o, "name", where)),
-                            email=str(_req(o, "email", where)).lower(),
-                            slack_user_id=o.get("slack_user_id")))
+        owners.append(
+            Owner(
+                id=str(_req(o, "id", where)),
+                name=str(_req(o, "name", where)),
+                email=str(_req(o, "email", where)).lower(),
+                slack_user_id=o.get("slack_user_id"),
+            )
+        )
     owner_ids = {o.id for o in owners}
     clients = [parse_client(c, i, owner_ids) for i, c in enumerate(_list(data, "clients", "file"))]
     client_ids = {c.id for c in clients}
@@ -240,8 +277,13 @@ def _import_invoice(
         items = parse_lines(_req(inv, "lines", where), f"{where}.lines")
         try:
             document = build_invoice_for(
-                company, client, number=number, issue_date=issue_date, items=items,
-                currency=inv.get("currency"), due_date=due,
+                company,
+                client,
+                number=number,
+                issue_date=issue_date,
+                items=items,
+                currency=inv.get("currency"),
+                due_date=due,
             )
         except BillingError as exc:
             raise _wrap(where, exc) from None
@@ -251,13 +293,20 @@ def _import_invoice(
         if series is not None and sequence is not None:
             ledger.bump_series(series, sequence)
         ledger.add_document(
-            document, client_id=client_id, origin="imported", status=InvoiceStatus.OPEN,
-            now=now, series=series, sequence=sequence,
+            document,
+            client_id=client_id,
+            origin="imported",
+            status=InvoiceStatus.OPEN,
+            now=now,
+            series=series,
+            sequence=sequence,
         )
         ledger.append_event(
             number,
             DomainEvent(
-                EventKind.INVOICE_IMPORTED, now, "import",
+                EventKind.INVOICE_IMPORTED,
+                now,
+                "import",
                 f"Imported as issued elsewhere on {issue_date}: {document.currency} "
                 f"{document.totals.grand_total}, due {document.due_date}",
                 {"total": str(document.totals.grand_total), "issue_date": issue_date.isoformat()},
@@ -272,13 +321,22 @@ def _import_invoice(
         except BillingError as exc:
             raise _wrap(pwhere, exc) from None
         reference = p.get("reference")
-        external_id = str(p.get("external_id") or (
-            f"import:{number}:{reference}" if reference else f"import:{number}:{received}:{amount}"
-        ))
+        external_id = str(
+            p.get("external_id")
+            or (
+                f"import:{number}:{reference}"
+                if reference
+                else f"import:{number}:{received}:{amount}"
+            )
+        )
         payment = Payment(
-            external_id=external_id, invoice_number=number, amount=Decimal(amount),
+            external_id=external_id,
+            invoice_number=number,
+            amount=Decimal(amount),
             currency=str(p.get("currency") or ledger.invoice(number).currency),
-            received_date=received, reference=reference, source="import",
+            received_date=received,
+            reference=reference,
+            source="import",
         )
         try:
             result = apply_payment(ledger, payment, now_actor="import", clock=clock)

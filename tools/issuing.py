@@ -47,7 +47,9 @@ class IssueResult:
     trigger: Trigger
 
 
-def _lines_for(trigger: Trigger, client: Client, resolver: LineResolver | None) -> Sequence[LineInput]:
+def _lines_for(
+    trigger: Trigger, client: Client, resolver: LineResolver | None
+) -> Sequence[LineInput]:
     if trigger.lines:
         return trigger.lines
     if resolver is not None and trigger.reference:
@@ -122,7 +124,9 @@ def issue_invoice(
                 ledger.append_event(
                     claim.invoice_number,
                     DomainEvent(
-                        EventKind.TRIGGER_DUPLICATE, now, who,
+                        EventKind.TRIGGER_DUPLICATE,
+                        now,
+                        who,
                         f"Trigger {trigger.source}:{trigger.external_id} delivered again; "
                         "no new invoice",
                         {"source": trigger.source, "external_id": trigger.external_id},
@@ -139,32 +143,53 @@ def issue_invoice(
             sequence = ledger.allocate_number(series)
             number = pattern.format(issue_date, sequence)
             document = build_invoice_for(
-                company, client, number=number, issue_date=issue_date, items=items,
-                currency=trigger.currency, buyer_reference=trigger.buyer_reference,
+                company,
+                client,
+                number=number,
+                issue_date=issue_date,
+                items=items,
+                currency=trigger.currency,
+                buyer_reference=trigger.buyer_reference,
             )
             ledger.add_document(
-                document, client_id=client.id, origin="issued", status=InvoiceStatus.OPEN,
-                now=now, series=series, sequence=sequence,
+                document,
+                client_id=client.id,
+                origin="issued",
+                status=InvoiceStatus.OPEN,
+                now=now,
+                series=series,
+                sequence=sequence,
             )
             ledger.finish_trigger(trigger, number)
             ledger.append_event(
                 number,
                 DomainEvent(
-                    EventKind.TRIGGER_RECEIVED, now, who,
+                    EventKind.TRIGGER_RECEIVED,
+                    now,
+                    who,
                     f"Trigger {trigger.source}:{trigger.external_id} received",
-                    {"source": trigger.source, "external_id": trigger.external_id,
-                     "reference": trigger.reference},
+                    {
+                        "source": trigger.source,
+                        "external_id": trigger.external_id,
+                        "reference": trigger.reference,
+                    },
                 ),
             )
             ledger.append_event(
                 number,
                 DomainEvent(
-                    EventKind.INVOICE_ISSUED, now, who,
+                    EventKind.INVOICE_ISSUED,
+                    now,
+                    who,
                     f"Invoice {number} issued to {client.name}: "
                     f"{document.currency} {document.totals.grand_total}, due {document.due_date}",
-                    {"total": str(document.totals.grand_total), "currency": document.currency,
-                     "due_date": str(document.due_date), "series": series,
-                     "sequence": sequence},
+                    {
+                        "total": str(document.totals.grand_total),
+                        "currency": document.currency,
+                        "due_date": str(document.due_date),
+                        "series": series,
+                        "sequence": sequence,
+                    },
                 ),
             )
             record = ledger.invoice(number)
@@ -203,7 +228,10 @@ def issue_credit_note(
         sequence = ledger.allocate_number(series)
         number = pattern.format(issue_date, sequence)
         credit = build_credit_note(
-            original.document, number=number, issue_date=issue_date, items=items,
+            original.document,
+            number=number,
+            issue_date=issue_date,
+            items=items,
             notes=(reason,),
         )
         already = original.amount_credited
@@ -213,18 +241,29 @@ def issue_credit_note(
                 f"{credit.totals.grand_total} more asked, total {original.total})"
             )
         ledger.add_document(
-            credit, client_id=original.client_id, origin="issued", status=InvoiceStatus.OPEN,
-            now=now, series=series, sequence=sequence, credits=invoice_number, reason=reason,
+            credit,
+            client_id=original.client_id,
+            origin="issued",
+            status=InvoiceStatus.OPEN,
+            now=now,
+            series=series,
+            sequence=sequence,
+            credits=invoice_number,
+            reason=reason,
         )
         ledger.add_credit(invoice_number, credit.totals.grand_total, now)
         new_status = settle(
-            original.status, original.total, original.amount_paid,
+            original.status,
+            original.total,
+            original.amount_paid,
             already + credit.totals.grand_total,
         )
         ledger.append_event(
             invoice_number,
             DomainEvent(
-                EventKind.CREDIT_NOTE_ISSUED, now, actor,
+                EventKind.CREDIT_NOTE_ISSUED,
+                now,
+                actor,
                 f"Credit note {number} issued for {credit.currency} "
                 f"{credit.totals.grand_total}: {reason}",
                 {"credit_note": number, "amount": str(credit.totals.grand_total)},
@@ -232,16 +271,24 @@ def issue_credit_note(
         )
         ledger.append_event(
             number,
-            DomainEvent(EventKind.INVOICE_ISSUED, now, actor,
-                        f"Credit note {number} issued, correcting {invoice_number}",
-                        {"credits": invoice_number}),
+            DomainEvent(
+                EventKind.INVOICE_ISSUED,
+                now,
+                actor,
+                f"Credit note {number} issued, correcting {invoice_number}",
+                {"credits": invoice_number},
+            ),
         )
         if new_status is not original.status:
             ledger.set_status(invoice_number, new_status, now)
             ledger.append_event(
                 invoice_number,
-                DomainEvent(EventKind.STATUS_CHANGED, now, actor,
-                            f"Status {original.status.value} → {new_status.value}",
-                            {"from": original.status.value, "to": new_status.value}),
+                DomainEvent(
+                    EventKind.STATUS_CHANGED,
+                    now,
+                    actor,
+                    f"Status {original.status.value} → {new_status.value}",
+                    {"from": original.status.value, "to": new_status.value},
+                ),
             )
         return number

@@ -28,15 +28,18 @@ class PaymentResult:
     overpaid: Decimal
 
 
-def apply_payment(ledger: Ledger, payment: Payment, *, now_actor: str, clock: Clock) -> PaymentResult:
+def apply_payment(
+    ledger: Ledger, payment: Payment, *, now_actor: str, clock: Clock
+) -> PaymentResult:
     """Apply one payment inside an open unit of work (used by import and sync too)."""
     now = clock.now()
     invoice = ledger.invoice(payment.invoice_number, for_update=True)
     if invoice.kind is not DocumentKind.INVOICE:
         raise PaymentRefused(f"{payment.invoice_number} is a credit note, not an invoice")
     if ledger.payment_exists(payment.external_id):
-        return PaymentResult(invoice.number, False, invoice.status, invoice.balance,
-                             Decimal(0), Decimal(0))
+        return PaymentResult(
+            invoice.number, False, invoice.status, invoice.balance, Decimal(0), Decimal(0)
+        )
     currency = check_currency(payment.currency)
     if currency != invoice.currency:
         raise PaymentRefused(
@@ -58,23 +61,37 @@ def apply_payment(ledger: Ledger, payment: Payment, *, now_actor: str, clock: Cl
     ledger.append_event(
         invoice.number,
         DomainEvent(
-            EventKind.PAYMENT_RECORDED, now, now_actor,
+            EventKind.PAYMENT_RECORDED,
+            now,
+            now_actor,
             f"Payment of {currency} {amount} received {payment.received_date}"
             + (f" (ref {payment.reference})" if payment.reference else "")
             + (f"; {currency} {overpaid} kept as client credit" if overpaid else ""),
-            {"amount": str(amount), "applied": str(applied), "overpaid": str(overpaid),
-             "currency": currency, "external_id": payment.external_id,
-             "received_date": payment.received_date.isoformat(), "source": payment.source},
+            {
+                "amount": str(amount),
+                "applied": str(applied),
+                "overpaid": str(overpaid),
+                "currency": currency,
+                "external_id": payment.external_id,
+                "received_date": payment.received_date.isoformat(),
+                "source": payment.source,
+            },
         ),
     )
     if new_status is not invoice.status:
         ledger.set_status(invoice.number, new_status, now)
-        kind = EventKind.INVOICE_PAID if new_status is InvoiceStatus.PAID else EventKind.STATUS_CHANGED
+        kind = (
+            EventKind.INVOICE_PAID if new_status is InvoiceStatus.PAID else EventKind.STATUS_CHANGED
+        )
         ledger.append_event(
             invoice.number,
-            DomainEvent(kind, now, now_actor,
-                        f"Status {invoice.status.value} → {new_status.value}",
-                        {"from": invoice.status.value, "to": new_status.value}),
+            DomainEvent(
+                kind,
+                now,
+                now_actor,
+                f"Status {invoice.status.value} → {new_status.value}",
+                {"from": invoice.status.value, "to": new_status.value},
+            ),
         )
     return PaymentResult(invoice.number, True, new_status, remaining, applied, overpaid)
 

@@ -125,7 +125,9 @@ class Ledger(Protocol):
         """True when a payment with this external id was recorded."""
         ...
 
-    def add_payment(self, payment: Payment, *, applied: Decimal, client_id: str, now: datetime) -> None:
+    def add_payment(
+        self, payment: Payment, *, applied: Decimal, client_id: str, now: datetime
+    ) -> None:
         """Store a payment and add ``applied`` to the invoice's paid amount."""
         ...
 
