@@ -43,9 +43,10 @@ class UserError(Exception):
 
 
 class State:
-    """Global options, set by the callback before any command."""
+    """Global options, set by the callback before any command; apps opened, for cleanup."""
 
     db_url: str | None = None
+    apps: list[Any] = []  # noqa: RUF012 - process-wide registry, emptied by main()
 
 
 STATE = State()
@@ -69,6 +70,7 @@ def _app(today: date | None = None, now: datetime | None = None) -> Any:
     from entrypoints.bootstrap import build_app, clock_for
 
     application = build_app(STATE.db_url)
+    STATE.apps.append(application)
     if today is not None or now is not None:
         tz = "UTC"
         try:
@@ -507,6 +509,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise SystemExit(130) from None
+    finally:
+        while STATE.apps:
+            STATE.apps.pop().db.dispose()
 
 
 if __name__ == "__main__":  # pragma: no cover

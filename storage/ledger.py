@@ -28,6 +28,7 @@ from billing.directory import Client, Company, Contact, ContactRole, DeliveryMet
 from billing.errors import NotFound
 from billing.events import DomainEvent, EventKind
 from billing.invoice import BankDetails, DocumentKind, InvoiceDocument
+from billing.money import round_amount
 from billing.records import InvoiceRecord, OutboxItem, Payment, Trigger, TriggerClaim
 from billing.snapshot import from_snapshot, to_snapshot
 from billing.status import InvoiceStatus
@@ -408,8 +409,8 @@ class SqlLedger:
             status=InvoiceStatus(row.status),
             document=from_snapshot(row.snapshot),
             due_date=row.due_date,
-            amount_paid=row.amount_paid,
-            amount_credited=row.amount_credited,
+            amount_paid=round_amount(row.amount_paid, row.currency),
+            amount_credited=round_amount(row.amount_credited, row.currency),
             escalated=row.escalated,
             next_action_at=row.next_action_at,
             original_due_date=row.original_due_date,
@@ -491,7 +492,7 @@ class SqlLedger:
             Payment(
                 external_id=r.external_id,
                 invoice_number=number,
-                amount=r.amount,
+                amount=round_amount(r.amount, r.currency),
                 currency=r.currency,
                 received_date=r.received_date,
                 reference=r.reference,

@@ -122,8 +122,9 @@ def parse_company(data: Mapping[str, Any]) -> Company:
             routing_number=bank_data.get("routing_number"),
         )
     country = str(_req(data, "country", where)).upper()
+    raw_currency = str(_req(data, "currency", where))
     try:
-        currency = check_currency(str(_req(data, "currency", where)))
+        currency = check_currency(raw_currency)
         vat_id = check_vat_id(data["vat_id"], country) if data.get("vat_id") else None
     except BillingError as exc:
         raise _wrap(where, exc) from None
@@ -151,8 +152,9 @@ def parse_client(data: Mapping[str, Any], index: int, owners: set[str]) -> Clien
     where = f"clients[{index}]"
     client_id = str(_req(data, "id", where))
     country = str(_req(data, "country", where)).upper()
+    raw_currency = str(_req(data, "currency", where))
     try:
-        currency = check_currency(str(_req(data, "currency", where)))
+        currency = check_currency(raw_currency)
         vat_id = check_vat_id(data["vat_id"], country) if data.get("vat_id") else None
     except BillingError as exc:
         raise _wrap(where, exc) from None
