@@ -109,3 +109,69 @@ class OutboxItem:
     payload: Mapping[str, Any]
     invoice_number: str | None = None
     not_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxClaim:
+    """An outbox row claimed by a worker (status ``sending``)."""
+
+    id: int
+    idempotency_key: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    invoice_number: str | None
+    reclaimed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxView:
+    """An outbox row as listed by ``closeloop outbox``."""
+
+    id: int
+    idempotency_key: str
+    kind: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    invoice_number: str | None
+    created_at: datetime
+    done_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """A case waiting for (or handled by) a person."""
+
+    id: int
+    case_key: str
+    kind: str
+    client_id: str | None
+    owner_id: str | None
+    invoices: tuple[str, ...]
+    reason: str
+    summary: str
+    status: str
+    details: dict[str, Any]
+    thread_id: str | None
+    slack_ts: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolution: str | None
+    resolved_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PauseView:
+    """A pause record with its id and whether it was lifted."""
+
+    id: int
+    client_id: str
+    invoice_number: str | None
+    reason: str
+    since: date
+    until: date | None
+    actor: str
+    note: str
+    lifted_at: datetime | None

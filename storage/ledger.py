@@ -47,6 +47,7 @@ from storage.models import (
     PaymentRow,
     TriggerRow,
 )
+from storage.operations import OperationsMixin
 
 
 def _bank_to_json(bank: BankDetails | None) -> dict[str, Any] | None:
@@ -55,7 +56,7 @@ def _bank_to_json(bank: BankDetails | None) -> dict[str, Any] | None:
     return {k: getattr(bank, k) for k in BankDetails.__slots__ if getattr(bank, k) is not None}
 
 
-class SqlLedger:
+class SqlLedger(OperationsMixin):
     """One unit of work on a SQLAlchemy session (see :class:`tools.ports.Ledger`)."""
 
     def __init__(self, session: Session) -> None:

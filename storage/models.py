@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -156,6 +157,7 @@ class InvoiceRow(Base):
     __table_args__ = (
         UniqueConstraint("series", "sequence", name="uq_invoices_series_sequence"),
         Index("ix_invoices_status_next_action", "status", "next_action_at"),
+        Index("ix_invoices_unplanned", "planned", "status"),
         Index("ix_invoices_client_status", "client_id", "status"),
     )
 
@@ -179,6 +181,7 @@ class InvoiceRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    planned: Mapped[bool] = mapped_column(Boolean, default=False)
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -280,3 +283,117 @@ class OutboxRow(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PauseRow(Base):
+    """A pause of the chase: per invoice or per client, with reason, actor and expiry."""
+
+    __tablename__ = "pauses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    since: Mapped[date] = mapped_column(Date)
+    until: Mapped[date | None] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class ChaseStepRow(Base):
+    """What happened to one chase step of one invoice: sent once, or skipped with a reason."""
+
+    __tablename__ = "chase_steps"
+    __table_args__ = (UniqueConstraint("invoice_id", "step_key", name="uq_chase_steps_step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    step_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # sent | skipped | failed
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    outbox_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class HandoffRow(Base):
+    """A case for a person: escalation, failed delivery, or an inbox conversation."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        UniqueConstraint("case_key", name="uq_handoffs_case_key"),
+        Index("ix_handoffs_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[str | None] = mapped_column(String(64))
+    invoices: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))  # open | taken | resolved
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    thread_id: Mapped[str | None] = mapped_column(String(255))
+    slack_ts: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class SubscriptionRow(Base):
+    """A billing schedule: lines and recurrence; cycles become ``schedule`` triggers."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_cycle_date: Mapped[date | None] = mapped_column(Date)
+
+
+class SubscriptionExceptionRow(Base):
+    """An exception to a schedule: pause, skip, one-off amount, extra line, plan change."""
+
+    __tablename__ = "subscription_exceptions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(120))
+
+
+class KeyValueRow(Base):
+    """Small persistent state: sync cursors, mailbox UIDVALIDITY/last UID …"""
+
+    __tablename__ = "state"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboundMessageRow(Base):
+    """An email received in the billing inbox, stored once with its raw bytes."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("message_key", name="uq_inbound_messages_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(512))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    from_addr: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # new | done | failed
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

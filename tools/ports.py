@@ -7,16 +7,28 @@ done through it commits together when its context exits without error.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
+from billing.chase import Pause, StepRecord
 from billing.directory import Client, Company, Owner
 from billing.events import DomainEvent
 from billing.invoice import InvoiceDocument
-from billing.records import InvoiceRecord, OutboxItem, Payment, Trigger, TriggerClaim
+from billing.records import (
+    Handoff,
+    InvoiceRecord,
+    OutboxClaim,
+    OutboxItem,
+    OutboxView,
+    PauseView,
+    Payment,
+    Trigger,
+    TriggerClaim,
+)
 from billing.status import InvoiceStatus
 
 
@@ -146,6 +158,259 @@ class Ledger(Protocol):
 
     def enqueue(self, item: OutboxItem, now: datetime) -> bool:
         """Add an outbox row unless its idempotency key exists; True when added."""
+        ...
+
+    def owners(self) -> list[Owner]:
+        """All account owners."""
+        ...
+
+    # chase
+    def add_pause(
+        self,
+        *,
+        client_id: str,
+        invoice_number: str | None,
+        reason: str,
+        since: date,
+        until: date | None,
+        actor: str,
+        now: datetime,
+        note: str = "",
+    ) -> int:
+        """Record a pause (invoice scope when ``invoice_number`` is given, else client)."""
+        ...
+
+    def lift_pauses(
+        self,
+        *,
+        client_id: str,
+        invoice_number: str | None,
+        actor: str,
+        now: datetime,
+        on: date,
+        reasons: Sequence[str] | None = None,
+    ) -> int:
+        """Lift active pauses; returns how many."""
+        ...
+
+    def pauses_for(self, number: str, client_id: str) -> list[Pause]:
+        """Pauses that apply to an invoice, lifted ones included."""
+        ...
+
+    def pause_views(self, *, active_on: date | None = None) -> list[PauseView]:
+        """Pause records."""
+        ...
+
+    def chase_history(self, number: str) -> list[StepRecord]:
+        """Recorded chase steps of an invoice."""
+        ...
+
+    def record_step(
+        self,
+        number: str,
+        step_key: str,
+        status: str,
+        at: datetime,
+        reason: str = "",
+        outbox_key: str | None = None,
+    ) -> bool:
+        """Record a step once; False when it was already recorded."""
+        ...
+
+    def mark_step_failed(self, number: str, step_key: str, reason: str) -> None:
+        """A step whose delivery was dead-lettered."""
+        ...
+
+    def set_next_action(self, number: str, at: datetime | None) -> None:
+        """Store the invoice's next chase action time."""
+        ...
+
+    def replan(self, number: str) -> None:
+        """Ask for the invoice's plan to be recomputed."""
+        ...
+
+    def replan_client(self, client_id: str) -> None:
+        """Ask for all of a client's plans to be recomputed."""
+        ...
+
+    def set_escalated(self, number: str) -> None:
+        """Mark an invoice escalated."""
+        ...
+
+    def set_due_date(self, number: str, due: date, now: datetime) -> None:
+        """Move an invoice's due date."""
+        ...
+
+    def chase_candidates(self, until: datetime, limit: int | None = None) -> list[str]:
+        """Invoices whose next chase action is due by ``until`` or that need planning."""
+        ...
+
+    # hand-offs
+    def open_handoff(
+        self,
+        *,
+        case_key: str,
+        kind: str,
+        client_id: str | None,
+        owner_id: str | None,
+        invoices: Sequence[str],
+        reason: str,
+        summary: str,
+        details: dict[str, Any],
+        now: datetime,
+        thread_id: str | None = None,
+    ) -> tuple[int, bool]:
+        """Open a case once per key; (id, created)."""
+        ...
+
+    def handoffs(self, *, statuses: Sequence[str] | None = None) -> list[Handoff]:
+        """Cases, oldest first."""
+        ...
+
+    def handoff(self, handoff_id: int) -> Handoff:
+        """One case."""
+        ...
+
+    def handoff_by_key(self, case_key: str) -> Handoff | None:
+        """The case with this key."""
+        ...
+
+    def update_handoff(self, handoff_id: int, now: datetime, **values: Any) -> None:
+        """Change a case."""
+        ...
+
+    # outbox
+    def claim_outbox(
+        self,
+        worker: str,
+        now: datetime,
+        *,
+        limit: int = 10,
+        lease: timedelta,
+        kinds: Sequence[str] | None = None,
+    ) -> list[OutboxClaim]:
+        """Claim due outbox rows for a worker."""
+        ...
+
+    def outbox_done(
+        self, outbox_id: int, worker: str, now: datetime, result: dict[str, Any]
+    ) -> bool:
+        """Mark a claimed row sent."""
+        ...
+
+    def outbox_retry(self, outbox_id: int, worker: str, error: str, at: datetime) -> None:
+        """Give a row back for a later attempt."""
+        ...
+
+    def outbox_dead(self, outbox_id: int, worker: str, error: str, now: datetime) -> None:
+        """Dead-letter a row."""
+        ...
+
+    def outbox_rows(
+        self, *, statuses: Sequence[str] | None = None, kinds: Sequence[str] | None = None
+    ) -> list[OutboxView]:
+        """Outbox rows for inspection."""
+        ...
+
+    # state and subscriptions
+    def get_state(self, key: str) -> dict[str, Any] | None:
+        """A small stored JSON value."""
+        ...
+
+    def set_state(self, key: str, value: dict[str, Any], now: datetime) -> None:
+        """Store a small JSON value."""
+        ...
+
+    def save_subscription(
+        self, sub_id: str, client_id: str, currency: str, spec: dict[str, Any], now: datetime
+    ) -> bool:
+        """Insert or update a subscription."""
+        ...
+
+    def subscriptions(self) -> list[tuple[str, str, str, dict[str, Any], date | None]]:
+        """Active subscriptions."""
+        ...
+
+    def set_subscription_cursor(self, sub_id: str, cycle_date: date) -> None:
+        """Remember the latest cycle billed."""
+        ...
+
+    def add_subscription_exception(
+        self,
+        exc_id: str,
+        sub_id: str,
+        kind: str,
+        data: dict[str, Any],
+        actor: str,
+        now: datetime,
+    ) -> bool:
+        """Record a schedule exception once."""
+        ...
+
+    def subscription_exceptions(
+        self, sub_id: str
+    ) -> list[tuple[str, str, dict[str, Any], datetime, str]]:
+        """A subscription's exceptions."""
+        ...
+
+    # inbound mail
+    def store_inbound(
+        self, key: str, raw: bytes, from_addr: str, subject: str, now: datetime
+    ) -> tuple[int, str]:
+        """Store a received message once; (id, status)."""
+        ...
+
+    def finish_inbound(
+        self, key: str, outcome: dict[str, Any], now: datetime, status: str = "done"
+    ) -> None:
+        """Record what was done with a message."""
+        ...
+
+    def inbound_outcome(self, key: str) -> dict[str, Any] | None:
+        """The stored outcome of a handled message."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ComposedEmail:
+    """An email rendered from a template: subject, plain text and HTML."""
+
+    subject: str
+    text: str
+    html: str
+
+
+class MailComposer(Protocol):
+    """Renders an email template in a language with a context of system data."""
+
+    def __call__(self, name: str, language: str, context: Mapping[str, Any]) -> ComposedEmail:
+        """Subject, text and HTML of template ``name``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalPayment:
+    """A payment as the accounting system reports it."""
+
+    external_id: str
+    invoice_number: str
+    amount: str
+    currency: str
+    received_date: date
+    reference: str | None = None
+
+
+class AccountingSystem(Protocol):
+    """The accounting system of record (Xero, QuickBooks, Sage … or the local one)."""
+
+    name: str
+
+    def push_invoice(self, record: InvoiceRecord) -> str:
+        """Create the invoice there (idempotently, by number); returns its external id."""
+        ...
+
+    def payments_since(self, cursor: str | None) -> tuple[list[ExternalPayment], str | None]:
+        """Payments recorded after ``cursor``, and the new cursor."""
         ...
 
 
