@@ -96,14 +96,15 @@ class LineInput:
             if key not in data:
                 raise InvalidLine(f"{where}: missing {key!r}")
         for key in ("description", "tax_category", "unit_code", "exemption_reason"):
-            if data.get(key) is not None and not isinstance(data[key], str):
-                raise InvalidLine(f"{where}: {key} must be text, got {type(data[key]).__name__}")
+            value = data.get(key)
+            if (key == "description" or value is not None) and not isinstance(value, str):
+                raise InvalidLine(f"{where}: {key} must be text, got {type(value).__name__}")
         try:
-            quantity = to_decimal(data["quantity"], what=f"{where} quantity")
-            price = to_decimal(data["unit_price"], what=f"{where} unit_price")
-            rate = to_decimal(data.get("vat_rate", "0"), what=f"{where} vat_rate")
-            pct = to_decimal(data.get("discount_percent", "0"), what=f"{where} discount_percent")
-            amt = to_decimal(data.get("discount_amount", "0"), what=f"{where} discount_amount")
+            quantity = to_decimal(data["quantity"], what=f"{where}: quantity")
+            price = to_decimal(data["unit_price"], what=f"{where}: unit_price")
+            rate = to_decimal(data.get("vat_rate", "0"), what=f"{where}: vat_rate")
+            pct = to_decimal(data.get("discount_percent", "0"), what=f"{where}: discount_percent")
+            amt = to_decimal(data.get("discount_amount", "0"), what=f"{where}: discount_amount")
         except InvalidMoney as exc:
             raise InvalidLine(exc.message) from None
         try:

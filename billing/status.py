@@ -14,8 +14,9 @@ given day (see :func:`billing.terms.days_overdue`). Status changes that follow f
 
 Among open, partially paid, paid and credited the status is a function of the money alone, so
 the order in which payments, refunds and credit notes arrive never matters and re-settling
-never fails. A write-off is a person's decision: money short of settling the balance leaves
-the invoice uncollectible (and unchased).
+never fails (credit notes are never withdrawn, so credited only ever moves on to paid). A
+write-off is a person's decision: money short of settling the balance leaves the invoice
+uncollectible (and unchased).
 """
 
 from __future__ import annotations

@@ -128,6 +128,9 @@ def import_cmd(
     data = _read_json(file)
     application = _app()
     report = import_world(application.ledgers, data, clock=application.clock)
+    from tools.recurring import import_subscriptions
+
+    report.subscriptions = import_subscriptions(application.ledgers, data, clock=application.clock)
     summary = {
         "company": report.company,
         "owners": report.owners,
@@ -474,6 +477,501 @@ def invoice_credit(
         typer.echo(f"{credit} issued, crediting {number}")
 
 
+# --------------------------------------------------------------------------- billing cycle
+def _today_now(today: str | None, now: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if today:
+        out["today"] = _parse_date(today, "--today")
+    if now:
+        try:
+            out["now"] = datetime.fromisoformat(now)
+        except ValueError:
+            raise UserError(f"--now: {now!r} is not an ISO datetime", "invalid_date") from None
+    return out
+
+
+TodayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--today", help="Act as of this date (YYYY-MM-DD), at the opening of the send window"
+    ),
+]
+NowOpt = Annotated[
+    str | None, typer.Option("--now", help="Act as of this instant (ISO 8601; UTC if no offset)")
+]
+
+
+def _services(application: Any) -> Any:
+    from entrypoints.runner import build_services
+
+    return build_services(application)
+
+
+def _action_row(a: Any) -> dict[str, Any]:
+    return {
+        "invoice": a.invoice,
+        "client": a.client,
+        "step": a.step,
+        "action": a.kind,
+        "when": a.when.isoformat() if a.when else None,
+        "to": list(a.to),
+        "cc": list(a.cc),
+        "template": a.template,
+        "why": a.reason,
+    }
+
+
+@app.command("chase")
+def chase_cmd(
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Show what would go out; change nothing")
+    ] = False,
+    days: Annotated[int, typer.Option("--days", help="Preview horizon in days")] = 7,
+    today: TodayOpt = None,
+    now: NowOpt = None,
+    no_send: Annotated[
+        bool, typer.Option("--no-send", help="Queue the steps but do not deliver")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run the due chase steps (reminders, escalations), or preview the next days."""
+    from tools.chase import preview_chase, run_chase
+    from tools.delivery import deliver_outbox
+
+    application = _app(**_today_now(today, now))
+    if preview:
+        actions = preview_chase(application.ledgers, application.clock, days=days)
+        rows = [_action_row(a) for a in actions]
+        if as_json:
+            _emit_json(rows)
+            return
+        _print_actions(rows, f"Chase preview: next {days} days ({len(rows)} actions, nothing sent)")
+        return
+    services = _services(application)
+    report = run_chase(
+        application.ledgers,
+        application.clock,
+        services.compose,
+        slack_channel=services.slack_channel,
+    )
+    delivery = None
+    if not no_send:
+        from entrypoints.runner import worker_id
+
+        delivery = deliver_outbox(
+            application.ledgers,
+            services.handlers,
+            application.clock,
+            worker=worker_id(),
+            composer=services.compose,
+            slack_channel=services.slack_channel,
+        )
+    rows = [_action_row(a) for a in report.actions]
+    if as_json:
+        _emit_json(
+            {
+                "examined": report.examined,
+                "queued": report.sent,
+                "skipped": report.skipped,
+                "actions": rows,
+                "delivered": delivery.sent if delivery else 0,
+            }
+        )
+        return
+    _print_actions(
+        rows,
+        f"Chase: {report.sent} queued, {report.skipped} skipped "
+        f"({report.examined} invoices due for a look)",
+    )
+    if delivery:
+        typer.echo(
+            f"delivered {delivery.sent}, retrying {delivery.retried}, "
+            f"failed {delivery.dead}, cancelled {delivery.cancelled}"
+        )
+
+
+def _print_actions(rows: list[dict[str, Any]], title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("When", "Invoice", "Action", "To", "Why"):
+        table.add_column(col, no_wrap=col in ("Invoice",))
+    for r in rows:
+        table.add_row(
+            (r["when"] or "")[:16].replace("T", " "),
+            r["invoice"],
+            f"{r['action']} {r['step']}",
+            ", ".join(r["to"] + [f"cc {c}" for c in r["cc"]]),
+            r["why"],
+        )
+    _console().print(table)
+
+
+PAUSE_REASONS = ("dispute", "promise_to_pay", "payment_in_flight", "manual_hold", "out_of_office")
+
+
+@app.command("pause")
+def pause_cmd(
+    target: Annotated[str, typer.Argument(help="Invoice number or client id")],
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Last paused day (YYYY-MM-DD); omit for 'until resumed'"),
+    ] = None,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="dispute, promise_to_pay, payment_in_flight, manual_hold, out_of_office",
+        ),
+    ] = "manual_hold",
+    note: Annotated[str, typer.Option("--note", help="Free text kept with the pause")] = "",
+    actor: Annotated[
+        str, typer.Option("--by", help="Who pauses (kept in the audit trail)")
+    ] = "cli",
+    today: TodayOpt = None,
+) -> None:
+    """Pause chasing of an invoice or of all of a client's invoices."""
+    from tools.chase import pause_chase
+
+    if reason not in PAUSE_REASONS:
+        raise UserError(f"--reason must be one of {', '.join(PAUSE_REASONS)}", "invalid_pause")
+    application = _app(**_today_now(today, None))
+    client, count = pause_chase(
+        application.ledgers,
+        application.clock,
+        target=target,
+        until=_parse_date(until, "--until") if until else None,
+        reason=reason,
+        actor=actor,
+        note=note,
+    )
+    typer.echo(f"paused {count} invoice(s) of {client} ({reason}) until {until or 'resumed'}")
+
+
+@app.command("resume")
+def resume_cmd(
+    target: Annotated[str, typer.Argument(help="Invoice number or client id")],
+    actor: Annotated[str, typer.Option("--by")] = "cli",
+    today: TodayOpt = None,
+) -> None:
+    """Lift the pauses of an invoice or client; the chase plan is recomputed."""
+    from tools.chase import resume_chase
+
+    application = _app(**_today_now(today, None))
+    lifted = resume_chase(application.ledgers, application.clock, target=target, actor=actor)
+    typer.echo(f"resumed {target}: {lifted} pause(s) lifted")
+
+
+handoffs_app = typer.Typer(
+    help="Cases waiting for a person (escalations, failed deliveries, inbox).",
+    invoke_without_command=True,
+)
+app.add_typer(handoffs_app, name="handoffs")
+
+
+@handoffs_app.callback()
+def handoffs_list(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Include resolved cases")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List open hand-offs (the local queue; mirrored to Slack when configured)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    application = _app()
+    with application.ledgers() as ledger:
+        cases = ledger.handoffs(statuses=None if all_ else ["open", "taken"])
+    rows = [
+        {
+            "id": h.id,
+            "kind": h.kind,
+            "status": h.status,
+            "client": h.client_id,
+            "owner": h.owner_id,
+            "invoices": list(h.invoices),
+            "reason": h.reason,
+            "summary": h.summary,
+            "created_at": h.created_at.isoformat(),
+            "slack_ts": h.slack_ts,
+            "resolution": h.resolution,
+        }
+        for h in cases
+    ]
+    if as_json:
+        _emit_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Hand-offs ({len(rows)})", title_justify="left")
+    for col in ("#", "Kind", "Status", "Client", "Owner", "Invoices", "Why"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["kind"],
+            r["status"],
+            r["client"] or "",
+            r["owner"] or "",
+            ", ".join(r["invoices"]),
+            r["reason"],
+        )
+    _console().print(table)
+
+
+@handoffs_app.command("resolve")
+def handoffs_resolve(
+    handoff_id: Annotated[int, typer.Argument(help="Hand-off id")],
+    decision: Annotated[
+        str, typer.Option("--decision", help="resolved, take, approve_reply, not_dispute")
+    ] = "resolved",
+    note: Annotated[str, typer.Option("--note")] = "",
+    actor: Annotated[str, typer.Option("--by")] = "cli",
+) -> None:
+    """Record a person's decision on a case (resumes the agent's thread for inbox cases)."""
+    from entrypoints.decisions import apply_decision
+
+    application = _app()
+    outcome = apply_decision(application, handoff_id, decision=decision, actor=actor, note=note)
+    typer.echo(outcome)
+
+
+payment_app = typer.Typer(help="Record a payment by hand.", no_args_is_help=True)
+app.add_typer(payment_app, name="payment")
+payments_app = typer.Typer(
+    help="Import payments from a bank/accounting export.", no_args_is_help=True
+)
+app.add_typer(payments_app, name="payments")
+
+
+@payment_app.command("record")
+def payment_record(
+    invoice: Annotated[str, typer.Argument(help="Invoice number")],
+    amount: Annotated[str, typer.Argument(help="Amount received, e.g. 1210.40")],
+    on: Annotated[str, typer.Option("--date", help="Date received (YYYY-MM-DD)")],
+    reference: Annotated[
+        str, typer.Option("--reference", help="Bank/accounting reference (idempotency key)")
+    ],
+    currency: Annotated[
+        str | None, typer.Option("--currency", help="Defaults to the invoice's")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Record money received; the same reference twice records it once."""
+    from tools.payments import record_payment
+
+    application = _app()
+    result = record_payment(
+        application.ledgers,
+        invoice_number=invoice,
+        amount=amount,
+        received_date=_parse_date(on, "--date"),
+        reference=reference,
+        currency=currency,
+        clock=application.clock,
+    )
+    data = {
+        "invoice": result.invoice_number,
+        "recorded": result.recorded,
+        "status": result.status.value,
+        "balance": str(result.balance),
+        "applied": str(result.applied),
+        "client_credit": str(result.overpaid),
+    }
+    if as_json:
+        _emit_json(data)
+    elif not result.recorded:
+        typer.echo(f"payment {reference!r} was already recorded; nothing changed")
+    else:
+        typer.echo(
+            f"{invoice}: {result.status.value}, balance {result.balance}"
+            + (f", {result.overpaid} kept as client credit" if result.overpaid else "")
+        )
+
+
+@payments_app.command("import")
+def payments_import(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: invoice,amount,currency,date,reference[,external_id]")
+    ],
+    source: Annotated[
+        str, typer.Option("--source", help="Name of the export's origin (bank, xero …)")
+    ] = "csv",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Import a payments CSV; each row is idempotent by its reference."""
+    from tools.sync import import_payments_csv
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"{file}: no such file", "file_not_found") from None
+    application = _app()
+    report = import_payments_csv(application.ledgers, text, clock=application.clock, source=source)
+    data = {
+        "recorded": len(report.recorded),
+        "duplicates": report.duplicates,
+        "errors": [{"line": ln, "error": msg} for ln, msg in report.errors],
+    }
+    if as_json:
+        _emit_json(data)
+    else:
+        typer.echo(
+            f"recorded {data['recorded']}, already known {report.duplicates}, "
+            f"errors {len(report.errors)}"
+        )
+        for ln, msg in report.errors:
+            typer.echo(f"  line {ln}: {msg}", err=True)
+    if report.errors and not report.recorded and not report.duplicates:
+        raise SystemExit(2)
+
+
+@app.command("sync")
+def sync_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Pull new payments from the accounting system (the local one by default)."""
+    from connectors.accounting_local import LocalAccounting
+    from tools.sync import sync_payments
+
+    application = _app()
+    report = sync_payments(
+        application.ledgers,
+        LocalAccounting(application.data_dir / "accounting"),
+        clock=application.clock,
+    )
+    if as_json:
+        _emit_json(
+            {
+                "recorded": len(report.recorded),
+                "duplicates": report.duplicates,
+                "errors": report.errors,
+            }
+        )
+    else:
+        typer.echo(f"synced: {len(report.recorded)} new payments, {len(report.errors)} errors")
+
+
+@app.command("run")
+def run_cmd(
+    today: TodayOpt = None,
+    now: NowOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One complete cycle: recurring invoices, chase steps, escalations, pending sends."""
+    from entrypoints.runner import run_cycle
+
+    application = _app(**_today_now(today, now))
+    report = run_cycle(application, _services(application))
+    data = {
+        "issued": report.recurring.issued,
+        "chase_queued": report.chase.sent,
+        "chase_skipped": report.chase.skipped,
+        "delivered": report.delivery.sent,
+        "retrying": report.delivery.retried,
+        "failed": report.delivery.dead,
+        "cancelled": report.delivery.cancelled,
+        **report.extra,
+    }
+    if as_json:
+        _emit_json(data)
+    else:
+        typer.echo(" ".join(f"{k}={len(v) if isinstance(v, list) else v}" for k, v in data.items()))
+
+
+@app.command("worker")
+def worker_cmd(
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between cycles")] = 60.0,
+) -> None:
+    """`run` in a loop until SIGTERM/SIGINT (the current cycle finishes first)."""
+    from entrypoints.runner import run_worker
+
+    application = _app()
+    services = _services(application)
+    cycles = run_worker(
+        application,
+        services,
+        interval=interval,
+        on_cycle=lambda r: typer.echo(
+            f"cycle: issued {len(r.recurring.issued)}, queued {r.chase.sent}, "
+            f"delivered {r.delivery.sent}, failed {r.delivery.dead}"
+        ),
+    )
+    typer.echo(f"worker stopped after {cycles} cycle(s)")
+
+
+@app.command("outbox")
+def outbox_cmd(
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="pending, sending, sent, dead, cancelled")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Inspect the outbox (every external side effect and its state)."""
+    application = _app()
+    with application.ledgers() as ledger:
+        rows = ledger.outbox_rows(statuses=status)
+    data = [
+        {
+            "id": r.id,
+            "key": r.idempotency_key,
+            "kind": r.kind,
+            "status": r.status,
+            "attempts": r.attempts,
+            "invoice": r.invoice_number,
+            "next_attempt_at": r.next_attempt_at.isoformat(),
+            "error": r.last_error,
+        }
+        for r in rows
+    ]
+    if as_json:
+        _emit_json(data)
+        return
+    for r in data:
+        typer.echo(
+            f"{r['id']:>5} {r['status']:<9} {r['kind']:<10} {r['key']}"
+            + (f"  [{r['error']}]" if r["error"] else "")
+        )
+
+
+@invoice_app.command("send")
+def invoice_send(
+    number: Annotated[str, typer.Argument(help="Invoice number")],
+    again: Annotated[
+        bool, typer.Option("--again", help="Send once more even if it was sent")
+    ] = False,
+) -> None:
+    """Queue and deliver the invoice email to the billing contact on file."""
+    from entrypoints.runner import worker_id
+    from tools.delivery import deliver_outbox
+    from tools.sending import queue_invoice_email
+
+    application = _app()
+    services = _services(application)
+    with application.ledgers() as ledger:
+        record = ledger.invoice(number)
+        resend = 0
+        if again:
+            resend = 1 + sum(
+                1
+                for r in ledger.outbox_rows(kinds=["email"])
+                if r.idempotency_key.startswith(f"invoice:{number}:issue:resend-")
+            )
+        key = queue_invoice_email(
+            ledger, record, services.compose, application.clock.now(), resend=resend, actor="cli"
+        )
+    if key is None:
+        typer.echo(f"{number} was already queued; use --again to send once more")
+        return
+    report = deliver_outbox(
+        application.ledgers,
+        services.handlers,
+        application.clock,
+        worker=worker_id(),
+        composer=services.compose,
+    )
+    typer.echo(
+        f"{number}: delivered {report.sent}, retrying {report.retried}, failed {report.dead}"
+    )
+
+
 # --------------------------------------------------------------------------- demo
 @app.command("demo")
 def demo_cmd(
@@ -496,6 +994,15 @@ def _run_guarded(fn: Callable[[], T]) -> T:
     except BillingError as exc:
         typer.echo(f"error[{exc.code}]: {exc.message}", err=True)
         raise SystemExit(2) from None
+    except Exception as exc:
+        code = getattr(exc, "code", None)
+        if not isinstance(code, str) or type(exc).__module__.split(".")[0] not in _OUR_PACKAGES:
+            raise
+        typer.echo(f"error[{code}]: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
+_OUR_PACKAGES = ("render", "connectors", "inbox", "agent", "policies", "storage", "tools")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

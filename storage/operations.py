@@ -451,12 +451,14 @@ class OperationsMixin:
             .values(status="pending", next_attempt_at=at, last_error=error[:2000])
         )
 
-    def outbox_dead(self, outbox_id: int, worker: str, error: str, now: datetime) -> None:
+    def outbox_dead(
+        self, outbox_id: int, worker: str, error: str, now: datetime, status: str = "dead"
+    ) -> None:
         """Dead-letter a row (a permanent failure)."""
         self.session.execute(
             update(OutboxRow)
             .where(OutboxRow.id == outbox_id, OutboxRow.claimed_by == worker)
-            .values(status="dead", done_at=now, last_error=error[:2000])
+            .values(status=status, done_at=now, last_error=error[:2000])
         )
 
     def outbox_rows(

@@ -72,12 +72,20 @@ class ImportReport:
     clients: int = 0
     invoices: int = 0
     payments: int = 0
+    subscriptions: int = 0
     skipped: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
         """Total number of records created or changed."""
-        return self.company + self.owners + self.clients + self.invoices + self.payments
+        return (
+            self.company
+            + self.owners
+            + self.clients
+            + self.invoices
+            + self.payments
+            + self.subscriptions
+        )
 
 
 def _req(obj: Mapping[str, Any], key: str, where: str) -> Any:

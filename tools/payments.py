@@ -55,6 +55,7 @@ def apply_payment(
     applied = min(amount, owed)
     overpaid = amount - applied
     ledger.add_payment(payment, applied=applied, client_id=invoice.client_id, now=now)
+    ledger.replan(invoice.number)
     paid = invoice.amount_paid + applied
     new_status = settle(invoice.status, invoice.total, paid, invoice.amount_credited)
     remaining = invoice.total - paid - invoice.amount_credited

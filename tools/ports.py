@@ -302,7 +302,9 @@ class Ledger(Protocol):
         """Give a row back for a later attempt."""
         ...
 
-    def outbox_dead(self, outbox_id: int, worker: str, error: str, now: datetime) -> None:
+    def outbox_dead(
+        self, outbox_id: int, worker: str, error: str, now: datetime, status: str = "dead"
+    ) -> None:
         """Dead-letter a row."""
         ...
 
@@ -388,18 +390,6 @@ class MailComposer(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class ExternalPayment:
-    """A payment as the accounting system reports it."""
-
-    external_id: str
-    invoice_number: str
-    amount: str
-    currency: str
-    received_date: date
-    reference: str | None = None
-
-
 class AccountingSystem(Protocol):
     """The accounting system of record (Xero, QuickBooks, Sage … or the local one)."""
 
@@ -409,8 +399,9 @@ class AccountingSystem(Protocol):
         """Create the invoice there (idempotently, by number); returns its external id."""
         ...
 
-    def payments_since(self, cursor: str | None) -> tuple[list[ExternalPayment], str | None]:
-        """Payments recorded after ``cursor``, and the new cursor."""
+    def payments_since(self, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
+        """Payments recorded after ``cursor`` as rows of the payments CSV format
+        (invoice, amount, currency, date, reference[, external_id]), and the new cursor."""
         ...
 
 
