@@ -11,6 +11,7 @@ caches or reads the environment.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,16 @@ def _packaged(name: str) -> PolicyOverrides:
 
 
 def default_policy() -> Policy:
-    """The shipped defaults: ``policies/defaults.yaml`` plus ``policies/agent.yaml``."""
+    """The shipped defaults: ``policies/defaults.yaml`` plus ``policies/agent.yaml``.
+
+    Parsed once per process (the files are package data and do not change while it runs);
+    callers get a deep copy, so nothing can alter the shared defaults.
+    """
+    return _default_policy().model_copy(deep=True)
+
+
+@lru_cache(maxsize=1)
+def _default_policy() -> Policy:
     data: dict[str, Any] = {}
     for name in (DEFAULTS_RESOURCE, AGENT_RESOURCE):
         data = merge_layers(data, _packaged(name).as_layer())
