@@ -18,7 +18,9 @@ demo: $(STAMP)
 ## make test: the whole suite (SQLite, PostgreSQL when reachable — required under CI=true —,
 ## Dovecot IMAP and SMTP servers started by the tests themselves)
 test: $(STAMP)
+	@bash scripts/services.sh
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+	$(BIN)/closeloop eval inbox ../shared/eval/inbox --check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -972,6 +972,200 @@ def invoice_send(
     )
 
 
+# --------------------------------------------------------------------------- inbox agent
+inbox_app = typer.Typer(help="The billing inbox: poll, watch, triage.", no_args_is_help=True)
+app.add_typer(inbox_app, name="inbox")
+eval_app = typer.Typer(help="Measure the agent on a labelled inbox.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+def _agent_for(application: Any, *, durable: bool = True, classifier: str | None = None) -> Any:
+    from entrypoints.agent_wiring import build_agent, make_classifier
+
+    channel = application.settings.slack_channel if application.settings.slack_bot_token else None
+    return build_agent(
+        application,
+        classifier=make_classifier(application, classifier),
+        slack_channel=channel,
+        durable=durable,
+    )
+
+
+@inbox_app.command("triage")
+def inbox_triage(
+    files: Annotated[list[Path], typer.Argument(help=".eml files")],
+    today: TodayOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide only: send and change nothing")
+    ] = False,
+    classifier: Annotated[
+        str | None,
+        typer.Option("--classifier", help="offline or openai (default: openai when a key is set)"),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per message and line")
+    ] = False,
+) -> None:
+    """Triage messages: intent, invoices, disposition, reply, hand-off, changes, sender trust."""
+    from entrypoints.agent_wiring import process_raw
+
+    for f in files:
+        if not f.is_file():
+            raise UserError(f"{f}: no such file", "file_not_found")
+    application = _app(**_today_now(today, None))
+    agent = _agent_for(application, durable=not dry_run, classifier=classifier)
+    for f in files:
+        out = process_raw(application, agent, f.read_bytes(), dry_run=dry_run, file=str(f))
+        if as_json:
+            _emit_json(out)
+        else:
+            typer.echo(
+                f"{f}: {out.get('intent')} → {out.get('disposition')} "
+                f"[{', '.join(out.get('invoices') or [])}] ({out.get('reason')})"
+            )
+
+
+@inbox_app.command("poll")
+def inbox_poll(
+    today: TodayOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Fetch new mail once (IMAP when configured, else the local Maildir) and handle it."""
+    from entrypoints.agent_wiring import poll_inbox
+    from entrypoints.runner import worker_id
+    from tools.delivery import deliver_outbox
+
+    application = _app(**_today_now(today, None))
+    counts = poll_inbox(application, _agent_for(application))
+    services = _services(application)
+    report = deliver_outbox(
+        application.ledgers,
+        services.handlers,
+        application.clock,
+        worker=worker_id(),
+        composer=services.compose,
+        slack_channel=services.slack_channel,
+    )
+    counts["delivered"] = report.sent
+    if as_json:
+        _emit_json(counts)
+    else:
+        typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@inbox_app.command("watch")
+def inbox_watch(
+    interval: Annotated[
+        float, typer.Option("--interval", help="Poll interval without IDLE")
+    ] = 30.0,
+) -> None:
+    """Wait for new mail (IMAP IDLE when the server has it) and handle it as it arrives."""
+    import threading
+
+    from entrypoints.agent_wiring import mail_source, process_raw
+
+    application = _app()
+    agent = _agent_for(application)
+    source = mail_source(application)
+    stop = threading.Event()
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        source.watch(
+            lambda mail: typer.echo(
+                json.dumps(process_raw(application, agent, mail.raw), default=_json_default)
+            ),
+            stop,
+        )
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@eval_app.command("inbox")
+def eval_inbox(
+    directory: Annotated[Path, typer.Argument(help="Folder with world.json, cases.jsonl, cases/")],
+    classifier: Annotated[
+        str | None, typer.Option("--classifier", help="offline or openai")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when a threshold is not met")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every case")] = False,
+) -> None:
+    """Intent/disposition accuracy, reference recall, reply correctness, dispute recall,
+    automation rate and safety violations, per intent and overall."""
+    from entrypoints.evaluate import THRESHOLDS, run_eval
+
+    if not (directory / "cases.jsonl").is_file() or not (directory / "world.json").is_file():
+        raise UserError(f"{directory}: needs world.json and cases.jsonl", "file_not_found")
+    result = run_eval(directory, classifier=classifier)
+    failures = result.failures()
+    if as_json:
+        _emit_json(
+            {
+                "metrics": result.metrics,
+                "per_intent": result.per_intent,
+                "violations": result.violations,
+                "failures": failures,
+                "cases": result.rows if verbose else None,
+            }
+        )
+    else:
+        from rich.table import Table
+
+        console = _console()
+        m = result.metrics
+        console.print(
+            f"[bold]Inbox eval[/bold] {directory} — {m['cases']} messages, "
+            f"{m['messages_per_second']} msg/s"
+        )
+        for name in (
+            "intent_accuracy",
+            "disposition_accuracy",
+            "invoice_reference_recall",
+            "reply_correctness",
+            "dispute_recall",
+            "automation_rate",
+        ):
+            bar = f" (min {THRESHOLDS[name]})" if name in THRESHOLDS else ""
+            console.print(f"  {name:<26} {m[name]:.3f}{bar}")
+        console.print(f"  {'safety_violations':<26} {m['safety_violations']} (max 0)")
+        table = Table(title="Per intent", title_justify="left")
+        for col in ("Intent", "n", "intent acc.", "disposition acc."):
+            table.add_column(col)
+        for k, v in result.per_intent.items():
+            table.add_row(
+                k, str(v["n"]), f"{v['intent_accuracy']:.2f}", f"{v['disposition_accuracy']:.2f}"
+            )
+        console.print(table)
+        for violation in result.violations:
+            console.print(f"  [red]violation[/red] {violation}")
+        if verbose:
+            for r in result.rows:
+                mark = "ok " if r["intent_ok"] and r["disposition_ok"] else "BAD"
+                console.print(
+                    f"  {mark} {r['id']} expected {r['expected']} got {r['got']} "
+                    f"missing {r['refs_missing']} trust {r['sender_trust']} — {r['reason']}"
+                )
+        for f in failures:
+            console.print(f"  [red]below threshold[/red] {f}")
+    if check and failures:
+        raise SystemExit(1)
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8080,
+) -> None:
+    """HTTP endpoints: Slack interactivity (signed button clicks), health."""
+    from entrypoints.web import serve
+
+    serve(_app(), host=host, port=port)
+
+
 # --------------------------------------------------------------------------- demo
 @app.command("demo")
 def demo_cmd(

@@ -24,12 +24,18 @@ def apply_decision(app: App, handoff_id: int, *, decision: str, actor: str, note
     now = app.clock.now()
     with app.ledgers() as ledger:
         case = ledger.handoff(handoff_id)
+    if case.status == "resolved":
+        return f"hand-off {handoff_id} was already resolved ({case.resolution}); nothing done"
+    if case.thread_id:
+        # Outside any transaction of ours: the resumed graph writes in its own transactions,
+        # and on SQLite (BEGIN IMMEDIATE) an open one here would lock it out.
+        resumed = _resume_agent(app, case.thread_id, decision, actor, note)
+        if resumed is not None:
+            return resumed
+    with app.ledgers() as ledger:
+        case = ledger.handoff(handoff_id)
         if case.status == "resolved":
             return f"hand-off {handoff_id} was already resolved ({case.resolution}); nothing done"
-        if case.thread_id:
-            resumed = _resume_agent(app, case.thread_id, decision, actor, note)
-            if resumed is not None:
-                return resumed
         values: dict[str, Any] = {}
         if decision == "take":
             values = {"status": "taken", "resolved_by": actor}
@@ -61,8 +67,10 @@ def apply_decision(app: App, handoff_id: int, *, decision: str, actor: str, note
 
 def _resume_agent(app: App, thread_id: str, decision: str, actor: str, note: str) -> str | None:
     try:
-        from entrypoints.agent_wiring import resume_thread
+        from entrypoints.agent_wiring import NOT_WAITING, resume_thread
     except ImportError:
         return None
-    outcome: str | None = resume_thread(app, thread_id, decision=decision, actor=actor, note=note)
-    return outcome
+    outcome: str = resume_thread(app, thread_id, decision=decision, actor=actor, note=note)
+    # No checkpoint to resume (a case opened by a graph without one): the decision is still
+    # a person's to record, as for any other case.
+    return None if outcome.endswith(NOT_WAITING) else outcome

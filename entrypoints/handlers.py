@@ -101,13 +101,25 @@ def slack_handler(client: Any) -> Handler:
         payload = claim.payload
         try:
             main = client.post_message(payload["channel"], payload["text"], payload.get("blocks"))
-            for reply in payload.get("thread") or []:
+        except ConnectorError as exc:
+            raise _translate(exc) from exc
+        result: dict[str, Any] = {"ts": main.ts, "channel": main.channel}
+        replies = payload.get("thread") or []
+        for posted, reply in enumerate(replies):
+            try:
                 client.post_message(
                     payload["channel"], reply["text"], reply.get("blocks"), thread_ts=main.ts
                 )
-        except ConnectorError as exc:
-            raise _translate(exc) from exc
-        return {"ts": main.ts, "channel": main.channel}
+            except ConnectorError as exc:
+                # The message itself is posted: failing the row now would post it again on
+                # the retry. The missing replies are put on record instead.
+                result["thread_failed"] = {
+                    "posted": posted,
+                    "missing": len(replies) - posted,
+                    "error": f"{exc.code}: {exc}",
+                }
+                break
+        return result
 
     return handle
 

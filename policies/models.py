@@ -139,6 +139,7 @@ def _default_intents() -> dict[str, IntentAction]:
         "due_date_change": "auto_reply",
         "promise_to_pay": "auto_reply",
         "statement_request": "auto_reply",
+        "payment_info_request": "auto_reply",
         "dispute": "hand_off",
         "other": "hand_off",
     }

@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -443,6 +443,22 @@ class SqlLedger(OperationsMixin):
             stmt = stmt.where(InvoiceRow.client_id == client_id)
         if kind:
             stmt = stmt.where(InvoiceRow.kind == kind)
+        return [self._record(r) for r in self.session.scalars(stmt)]
+
+    def invoices_matching(
+        self, fragments: Sequence[str], *, limit: int = 50
+    ) -> list[InvoiceRecord]:
+        """Invoices whose number ends with one of ``fragments`` (digits as written in mail)."""
+        cleaned = [f for f in {x.strip() for x in fragments} if f and f.isalnum()]
+        if not cleaned:
+            return []
+        stmt = (
+            select(InvoiceRow)
+            .where(InvoiceRow.kind == "invoice")
+            .where(or_(*[InvoiceRow.number.like(f"%{f}") for f in cleaned]))
+            .order_by(InvoiceRow.issue_date, InvoiceRow.number)
+            .limit(limit)
+        )
         return [self._record(r) for r in self.session.scalars(stmt)]
 
     def set_status(self, number: str, status: InvoiceStatus, now: datetime) -> None:

@@ -15,10 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing.chase import COLLECTIBLE_STATUSES, Pause, StepRecord
+from billing.directory import Contact, ContactRole
 from billing.errors import NotFound
 from billing.records import Handoff, OutboxClaim, OutboxView, PauseView
 from storage.models import (
     ChaseStepRow,
+    ContactRow,
     HandoffRow,
     InboundMessageRow,
     InvoiceRow,
@@ -44,6 +46,39 @@ class OperationsMixin:
         if invoice_id is None:
             return None
         return self.session.scalar(select(InvoiceRow.number).where(InvoiceRow.id == invoice_id))
+
+    # ------------------------------------------------------------------ contacts
+    def contacts_by_email(self, email: str) -> list[Contact]:
+        """Contacts on file with this exact address (any client)."""
+        rows = self.session.scalars(
+            select(ContactRow)
+            .where(ContactRow.email == email.strip().lower())
+            .order_by(ContactRow.id)
+        )
+        return [
+            Contact(
+                client_id=r.client_id,
+                name=r.name,
+                email=r.email,
+                role=ContactRole(r.role),
+                source=r.source,
+            )
+            for r in rows
+        ]
+
+    def all_contacts(self) -> list[Contact]:
+        """Every contact on file."""
+        rows = self.session.scalars(select(ContactRow).order_by(ContactRow.id))
+        return [
+            Contact(
+                client_id=r.client_id,
+                name=r.name,
+                email=r.email,
+                role=ContactRole(r.role),
+                source=r.source,
+            )
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ pauses
     def add_pause(
@@ -374,7 +409,7 @@ class OperationsMixin:
         """
         stale = now - lease
         pick = (
-            select(OutboxRow.id)
+            select(OutboxRow.id, OutboxRow.status)
             .where(
                 or_(
                     and_(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now),
@@ -388,7 +423,9 @@ class OperationsMixin:
             pick = pick.where(OutboxRow.kind.in_(list(kinds)))
         if self.session.get_bind().dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
-        ids = list(self.session.scalars(pick))
+        # A row still ``sending`` when picked was claimed by a worker whose lease ran out.
+        previous = {row.id: row.status for row in self.session.execute(pick)}
+        ids = list(previous)
         if not ids:
             return []
         rows = self.session.execute(
@@ -422,7 +459,7 @@ class OperationsMixin:
                 dict(r.payload),
                 r.attempts,
                 self._number_of(r.invoice_id),
-                reclaimed=bool(r.last_error and r.last_error.startswith("lease expired")),
+                reclaimed=previous.get(r.id) == "sending",
             )
             for r in rows
         ]

@@ -9,16 +9,19 @@ pauses, what was already sent — and its decisions are recorded: a step is clai
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from billing.chase import ChaseFacts, ChasePlan, ChaseSpec, PlannedStep, plan_chase
-from billing.directory import Client, Company
+from billing.directory import Client, Company, Owner
 from billing.errors import NotFound
 from billing.events import DomainEvent, EventKind
 from billing.records import InvoiceRecord, OutboxItem
 from billing.status import InvoiceStatus
 from billing.terms import days_overdue
+from policies.loader import default_policy
+from policies.models import Policy
 from tools.clock import Clock, business_date
 from tools.errors import ToolError
 from tools.messages import base_context, email_item
@@ -27,6 +30,18 @@ from tools.ports import Ledger, LedgerFactory, MailComposer
 from tools.slack_blocks import escalation_message
 
 REMINDER_EVENT = EventKind.REMINDER_SENT
+
+
+@cache
+def _packaged_policy() -> Policy:
+    # Parsing the packaged YAML costs ~15 ms; it cannot change while the process runs, and
+    # the Policy model is frozen, so one copy serves every run.
+    return default_policy()
+
+
+def policy_book(company: Company) -> PolicyBook:
+    """A PolicyBook for ``company`` over the packaged defaults (read once per process)."""
+    return PolicyBook(company, base=_packaged_policy())
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +121,10 @@ def _act(
     now: datetime,
     slack_channel: str | None,
     report: ChaseReport,
+    owner: Owner | None,
 ) -> None:
     number = record.number
     on = business_date(now, company.timezone)
-    owner = ledger.owner(client.account_owner_id) if client.account_owner_id else None
     for step in plan.to_skip_now:
         if ledger.record_step(number, step.step_key, "skipped", now, step.reason):
             ledger.append_event(
@@ -171,9 +186,10 @@ def _act(
             company, client, contact=client.billing_contact(), owner=owner, on=on, records=[record]
         )
         context["step"] = {"key": step.step_key, "kind": step.kind, "template": step.template}
-        context["history"] = _sent_so_far(ledger, number)
         language = client.language if step.to == "billing_contact" else company.language
         if step.kind == "escalate":
+            # Only the escalation tells what was sent so far (it reads the whole audit trail).
+            context["history"] = _sent_so_far(ledger, number)
             ledger.set_escalated(number)
             ledger.append_event(
                 number,
@@ -236,6 +252,8 @@ def _act(
                             "handoff_id": handoff_id,
                             "event": EventKind.ESCALATED.value,
                             "invoice": number,
+                            # like the email: not posted if the invoice is paid before it goes
+                            "recheck": True,
                         },
                     ),
                     now,
@@ -315,7 +333,8 @@ def run_chase(
     with ledgers() as ledger:
         numbers = ledger.chase_candidates(now, limit)
         company = ledger.company()
-    book = PolicyBook(company)
+    book = policy_book(company)
+    people = _People()
     for number in numbers:
         with ledgers() as ledger:
             record = ledger.invoice(number, for_update=True)
@@ -323,24 +342,49 @@ def run_chase(
             if not record.status.is_collectible or record.due_date is None:
                 ledger.set_next_action(number, None)
                 continue
-            client = ledger.client(record.client_id)
+            client = people.client(ledger, record.client_id)
             spec = book.chase_spec(client)
-            plan = plan_chase(spec, facts_for(ledger, record, client), now)
-            _act(
-                ledger,
-                company=company,
-                client=client,
-                record=record,
-                plan=plan,
-                composer=composer,
-                now=now,
-                slack_channel=slack_channel,
-                report=report,
-            )
-            record = ledger.invoice(number)
-            after = plan_chase(spec, facts_for(ledger, record, client), now)
+            facts = facts_for(ledger, record, client)
+            plan = after = plan_chase(spec, facts, now)
+            if plan.due_now or plan.to_skip_now:
+                _act(
+                    ledger,
+                    company=company,
+                    client=client,
+                    record=record,
+                    plan=plan,
+                    composer=composer,
+                    now=now,
+                    slack_channel=slack_channel,
+                    report=report,
+                    owner=people.owner(ledger, client.account_owner_id),
+                )
+                # Acting only adds step records (the balance, status and pauses read above
+                # still hold), so the plan after it needs the fresh history alone.
+                facts = replace(facts, history=tuple(ledger.chase_history(number)))
+                after = plan_chase(spec, facts, now)
             ledger.set_next_action(number, _future(after, now))
     return report
+
+
+class _People:
+    """Clients and owners read once per run: each due invoice would otherwise re-read them."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, Client] = {}
+        self._owners: dict[str, Owner | None] = {}
+
+    def client(self, ledger: Ledger, client_id: str) -> Client:
+        if client_id not in self._clients:
+            self._clients[client_id] = ledger.client(client_id)
+        return self._clients[client_id]
+
+    def owner(self, ledger: Ledger, owner_id: str | None) -> Owner | None:
+        if owner_id is None:
+            return None
+        if owner_id not in self._owners:
+            self._owners[owner_id] = ledger.owner(owner_id)
+        return self._owners[owner_id]
 
 
 def _future(plan: ChasePlan, now: datetime) -> datetime | None:
@@ -363,14 +407,15 @@ def preview_chase(
     actions: list[ChaseAction] = []
     with ledgers() as ledger:
         company = ledger.company()
-        book = PolicyBook(company)
+        book = policy_book(company)
+        people = _People()
         numbers = ledger.chase_candidates(horizon)
         for number in numbers:
             record = ledger.invoice(number)
             if not record.status.is_collectible or record.due_date is None:
                 continue
-            client = ledger.client(record.client_id)
-            owner = ledger.owner(client.account_owner_id) if client.account_owner_id else None
+            client = people.client(ledger, record.client_id)
+            owner = people.owner(ledger, client.account_owner_id)
             spec: ChaseSpec = book.chase_spec(client)
             plan = plan_chase(spec, facts_for(ledger, record, client), now)
             for step in plan.to_skip_now:

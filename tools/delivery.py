@@ -27,7 +27,7 @@ from typing import Any
 from billing.chase import reason_not_to_send
 from billing.events import DomainEvent, EventKind
 from billing.records import OutboxClaim, OutboxItem
-from tools.chase import facts_for
+from tools.chase import facts_for, policy_book
 from tools.clock import Clock, business_date
 from tools.messages import base_context, email_item
 from tools.policy_book import PolicyBook
@@ -140,7 +140,7 @@ def _recheck(
     record = ledger.invoice(claim.invoice_number)
     client = ledger.client(record.client_id)
     if book is None:
-        book = PolicyBook(ledger.company())
+        book = policy_book(ledger.company())
     if record.due_date is None:
         return None
     return reason_not_to_send(book.chase_spec(client), facts_for(ledger, record, client), now)
@@ -171,6 +171,8 @@ def deliver_outbox(
             claims = ledger.claim_outbox(
                 worker, now, limit=limit, lease=lease, kinds=sorted(handlers)
             )
+            if book is None and any(c.payload.get("recheck") for c in claims):
+                book = policy_book(ledger.company())  # once per pass, not once per message
         if not claims:
             break
         for claim in claims:
@@ -225,9 +227,17 @@ def _deliver_one(
             )
             report.cancelled += 1
             return
+    failure: DeliveryFailure | None = None
     try:
         result = dict(handlers[claim.kind](claim))
-    except DeliveryFailure as failure:
+    except DeliveryFailure as exc:
+        failure = exc
+    except Exception as exc:
+        # One row must not stall the outbox or stop the worker: an unexpected error (a bug, a
+        # PDF that will not render) is retried with backoff and dead-lettered after the last
+        # attempt, like any failure, while the other rows go on.
+        failure = TransientFailure("handler_error", f"{type(exc).__name__}: {exc}")
+    if failure is not None:
         _failed(
             ledgers,
             clock,
@@ -258,7 +268,11 @@ def _deliver_one(
                         "attempts": claim.attempts,
                         "to": claim.payload.get("to"),
                         "message_id": claim.payload.get("message_id"),
-                        **{k: v for k, v in result.items() if k in ("ts", "accepted", "refused")},
+                        **{
+                            k: v
+                            for k, v in result.items()
+                            if k in ("ts", "accepted", "refused", "thread_failed")
+                        },
                     },
                 ),
             )
@@ -377,34 +391,39 @@ def open_delivery_handoff(
     if owner is None or composer is None:
         return
     company = ledger.company()
-    context = base_context(
-        company,
-        client,
-        contact=client.billing_contact(),
-        owner=owner,
-        on=business_date(now, company.timezone),
-        records=[record],
-    )
-    context["failure"] = {
-        "to": list(claim.payload.get("to", [])),
-        "error": why,
-        "subject": claim.payload.get("subject", ""),
-    }
-    ledger.enqueue(
-        email_item(
-            key=f"delivery-failed:{claim.idempotency_key}",
-            company=company,
-            composer=composer,
-            template="delivery_failed_owner",
-            language=company.language,
-            context=context,
-            to=[owner.email],
-            invoice_number=number,
-            step="delivery-failed",
-            event=EventKind.HANDED_OFF,
-        ),
-        now,
-    )
+    # Mailing the owner about mail that failed to reach the owner (an escalation, or an
+    # earlier notice) would fail again and queue another notice, without end.
+    failed_to = {str(a).lower() for a in claim.payload.get("to", [])}
+    mail_owner = owner.email.lower() not in failed_to
+    if mail_owner:
+        context = base_context(
+            company,
+            client,
+            contact=client.billing_contact(),
+            owner=owner,
+            on=business_date(now, company.timezone),
+            records=[record],
+        )
+        context["failure"] = {
+            "to": list(claim.payload.get("to", [])),
+            "error": why,
+            "subject": claim.payload.get("subject", ""),
+        }
+        ledger.enqueue(
+            email_item(
+                key=f"delivery-failed:{claim.idempotency_key}",
+                company=company,
+                composer=composer,
+                template="delivery_failed_owner",
+                language=company.language,
+                context=context,
+                to=[owner.email],
+                invoice_number=number,
+                step="delivery-failed",
+                event=EventKind.HANDED_OFF,
+            ),
+            now,
+        )
     if slack_channel:
         text = (
             f"Delivery failed for {number} ({client.name}): {why}. "

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from billing.chase import Pause, StepRecord
-from billing.directory import Client, Company, Owner
+from billing.directory import Client, Company, Contact, Owner
 from billing.events import DomainEvent
 from billing.invoice import InvoiceDocument
 from billing.records import (
@@ -124,6 +124,12 @@ class Ledger(Protocol):
         """Documents filtered by status/client/kind, newest number last."""
         ...
 
+    def invoices_matching(
+        self, fragments: Sequence[str], *, limit: int = 50
+    ) -> list[InvoiceRecord]:
+        """Invoices whose number ends with one of ``fragments``."""
+        ...
+
     def set_status(self, number: str, status: InvoiceStatus, now: datetime) -> None:
         """Store a new status (the caller checked the transition)."""
         ...
@@ -162,6 +168,14 @@ class Ledger(Protocol):
 
     def owners(self) -> list[Owner]:
         """All account owners."""
+        ...
+
+    def contacts_by_email(self, email: str) -> list[Contact]:
+        """Contacts on file with this exact address (any client)."""
+        ...
+
+    def all_contacts(self) -> list[Contact]:
+        """Every contact on file."""
         ...
 
     # chase
@@ -312,6 +326,10 @@ class Ledger(Protocol):
         self, *, statuses: Sequence[str] | None = None, kinds: Sequence[str] | None = None
     ) -> list[OutboxView]:
         """Outbox rows for inspection."""
+        ...
+
+    def outbox_payload(self, idempotency_key: str) -> dict[str, Any] | None:
+        """The payload of an outbox row, by key."""
         ...
 
     # state and subscriptions

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from billing.errors import BillingError
 from billing.records import Trigger
 from billing.recurrence import (
     TRIGGER_SOURCE,
@@ -39,6 +40,7 @@ class RecurringReport:
     issued: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
     credit_notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 def _d(value: Any, where: str) -> date:
@@ -167,37 +169,59 @@ def run_subscriptions(
             rows = ledger.subscription_exceptions(sub_id)
             loaded.append((spec, last, rows))
     for spec, last, rows in loaded:
-        sub = subscription_from_spec(spec)
-        exceptions = [exception_from_row(sub.id, i, k, d, at, by) for i, k, d, at, by in rows]
-        for cycle in due_cycles(sub, exceptions, today, since=last):
-            trigger = Trigger(
-                source=TRIGGER_SOURCE,
-                external_id=cycle.trigger_external_id,
-                client_id=sub.client_id,
-                lines=cycle.lines,
-                issue_date=cycle.cycle_date,
-                currency=sub.currency,
-                payload={
-                    "subscription": sub.id,
-                    "period": [cycle.period_start.isoformat(), cycle.period_end.isoformat()],
-                },
-            )
-            result = issue_invoice(
-                ledgers, trigger, clock=clock, on_issued=on_issued, actor=f"schedule:{sub.id}"
-            )
-            (report.issued if result.created else report.existing).append(result.number)
-            if result.created:
-                for credit in cycle.credits:
-                    report.credit_notes.append(
-                        issue_credit_note(
-                            ledgers,
-                            result.number,
-                            clock=clock,
-                            reason=credit.description,
-                            items=[credit.as_line()],
-                            actor=f"schedule:{sub.id}",
-                        )
-                    )
-            with ledgers() as ledger:
-                ledger.set_subscription_cursor(sub.id, cycle.cycle_date)
+        try:
+            _bill_due_cycles(ledgers, clock, spec, last, rows, today, on_issued, report)
+        except BillingError as exc:
+            # One subscription that cannot be billed (bad lines, a client without a VAT id …)
+            # must not stop the others, nor the chase and deliveries that run after it. Its
+            # cursor stays before the failed cycle, so the next run tries that cycle again.
+            report.errors.append(f"subscription {spec.get('id')}: {exc.code}: {exc.message}")
     return report
+
+
+def _bill_due_cycles(
+    ledgers: LedgerFactory,
+    clock: Clock,
+    spec: Mapping[str, Any],
+    last: date | None,
+    rows: Sequence[tuple[str, str, dict[str, Any], datetime, str]],
+    today: date,
+    on_issued: Sequence[IssueHook],
+    report: RecurringReport,
+) -> None:
+    sub = subscription_from_spec(spec)
+    exceptions = [exception_from_row(sub.id, i, k, d, at, by) for i, k, d, at, by in rows]
+    # Cycles up to the cursor are billed: submitting them again at every run would only log
+    # a duplicate trigger on their invoice each time.
+    since = last + timedelta(days=1) if last is not None else None
+    for cycle in due_cycles(sub, exceptions, today, since=since):
+        trigger = Trigger(
+            source=TRIGGER_SOURCE,
+            external_id=cycle.trigger_external_id,
+            client_id=sub.client_id,
+            lines=cycle.lines,
+            issue_date=cycle.cycle_date,
+            currency=sub.currency,
+            payload={
+                "subscription": sub.id,
+                "period": [cycle.period_start.isoformat(), cycle.period_end.isoformat()],
+            },
+        )
+        result = issue_invoice(
+            ledgers, trigger, clock=clock, on_issued=on_issued, actor=f"schedule:{sub.id}"
+        )
+        (report.issued if result.created else report.existing).append(result.number)
+        if result.created:
+            for credit in cycle.credits:
+                report.credit_notes.append(
+                    issue_credit_note(
+                        ledgers,
+                        result.number,
+                        clock=clock,
+                        reason=credit.description,
+                        items=[credit.as_line()],
+                        actor=f"schedule:{sub.id}",
+                    )
+                )
+        with ledgers() as ledger:
+            ledger.set_subscription_cursor(sub.id, cycle.cycle_date)
