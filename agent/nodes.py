@@ -312,6 +312,9 @@ def _reply_context(
         r for r in ledger.invoices(client_id=client.id) if r.status.is_collectible and r.balance > 0
     ]
     ctx["open_items"] = [invoice_context(r, today) for r in open_items]
+    # Replies carry only system data: the subject is ours, not an echo of the client's (which
+    # may carry an attack); threading comes from In-Reply-To/References (RFC 5322).
+    ctx["thread_subject"] = None
     totals: dict[str, Decimal] = {}
     for r in open_items:
         totals[r.currency] = totals.get(r.currency, Decimal(0)) + r.balance
@@ -696,7 +699,12 @@ def apply_human(deps: AgentDeps, state: AgentState, decision: dict[str, Any]) ->
             contact = client.contact_for(m["from_addr"]) if client else None
             if template and client is not None and contact is not None:
                 ctx = _reply_context(
-                    ledger, company, client, contact.email, {**d, "changes": []}, today
+                    ledger,
+                    company,
+                    client,
+                    contact.email,
+                    {**d, "changes": []},
+                    today,
                 )
                 attach = list(d["about"]) if template == "reply_copy" else []
                 ledger.enqueue(

@@ -122,16 +122,59 @@ def process_raw(
             )
             stored = ledger.inbound_outcome(key) if status != "new" else None
         if stored is not None:
-            return {"file": file, "message_id": msg.message_id, "duplicate": True, **stored}
+            base = _output({}, msg, file)
+            return {**base, **stored, "file": file, "duplicate": True}
     state = {"key": key, "dry_run": dry_run, "message": message_state(msg)}
     thread_id = f"inbox:{key}"
     config = {"configurable": {"thread_id": thread_id, "inbound": msg}}
     graph = agent.dry_graph if dry_run or agent.graph is None else agent.graph
     try:
         final = graph.invoke(state, config)
+    except Exception as exc:  # the safe fallback is always a person; the message is kept
+        if dry_run:
+            raise
+        return _failed(app, key, msg, file, exc)
     finally:
         agent.deps.memo.clear()
-    return _output(final, msg, file)
+    out = _output(final, msg, file)
+    if not dry_run:
+        with app.ledgers() as ledger:
+            ledger.finish_inbound(
+                key,
+                {k: v for k, v in out.items() if k != "file"},
+                app.clock.now(),
+                status="done" if final.get("done") else "waiting",
+            )
+    return out
+
+
+def _failed(
+    app: App, key: str, msg: InboundMessage, file: str | None, exc: Exception
+) -> dict[str, Any]:
+    """A message the agent could not handle: stored as failed and handed to a person."""
+    reason = f"the agent failed on this message ({type(exc).__name__}: {str(exc)[:200]})"
+    now = app.clock.now()
+    with app.ledgers() as ledger:
+        handoff_id, _created = ledger.open_handoff(
+            case_key=f"failed:{key}",
+            kind="inbox_error",
+            client_id=None,
+            owner_id=None,
+            invoices=[],
+            reason=reason,
+            summary=msg.subject[:200],
+            details={"sender": msg.from_addr, "message_id": msg.message_id, "key": key},
+            now=now,
+        )
+        out = {
+            **_output({}, msg, file),
+            "disposition": "handoff",
+            "handoff": {"reason": reason, "owner": None, "id": handoff_id},
+        }
+        ledger.finish_inbound(
+            key, {k: v for k, v in out.items() if k != "file"}, now, status="failed"
+        )
+    return out
 
 
 def triage_files(

@@ -870,10 +870,14 @@ def run_cmd(
         "cancelled": report.delivery.cancelled,
         **report.extra,
     }
+    errors = [*getattr(report.recurring, "errors", []), *getattr(report.chase, "errors", [])]
+    data["errors"] = [str(e) for e in errors]
     if as_json:
         _emit_json(data)
     else:
         typer.echo(" ".join(f"{k}={len(v) if isinstance(v, list) else v}" for k, v in data.items()))
+        for error in data["errors"]:
+            typer.echo(f"  not done: {error}", err=True)
 
 
 @app.command("worker")

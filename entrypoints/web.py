@@ -27,6 +27,7 @@ def create_web_app(app: App) -> Any:
     """The FastAPI application over ``app``."""
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse, PlainTextResponse
+    from starlette.concurrency import run_in_threadpool
 
     from connectors.errors import SignatureError
     from connectors.slack import verify_slack_signature
@@ -66,7 +67,10 @@ def create_web_app(app: App) -> Any:
                 {"error": "not a block action closeloop understands"}, status_code=400
             )
         try:
-            outcome = apply_decision(app, handoff_id, decision=decision, actor=actor)
+            # The decision touches the database and may resume the agent: off the event loop.
+            outcome = await run_in_threadpool(
+                apply_decision, app, handoff_id, decision=decision, actor=actor
+            )
         except Exception as exc:  # answer Slack within its 3 s, with the reason, never a 500
             code = getattr(exc, "code", type(exc).__name__)
             return JSONResponse({"error": str(code), "detail": str(exc)[:200]}, status_code=200)

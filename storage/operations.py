@@ -11,6 +11,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -157,6 +159,9 @@ class OperationsMixin:
                 note=r.note,
             )
             for r in rows
+            # A pause lifted on the day it began never applied (its last day is before its
+            # first): it stays on record but is not a pause for the plan.
+            if r.until is None or r.until >= r.since
         ]
 
     def pause_views(self, *, active_on: date | None = None) -> list[PauseView]:
@@ -211,18 +216,29 @@ class OperationsMixin:
         outbox_key: str | None = None,
     ) -> bool:
         """Record a step once; False when the step was already recorded (someone else won)."""
+        values = {
+            "invoice_id": self._invoice_id(number),
+            "step_key": step_key,
+            "status": status,
+            "at": at,
+            "reason": reason,
+            "outbox_key": outbox_key,
+        }
+        dialect = self.session.get_bind().dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            # One statement instead of SAVEPOINT + INSERT + RELEASE: this runs for every step
+            # the chase records, so it is on the path of each due invoice.
+            insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+            stmt = (
+                insert(ChaseStepRow)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["invoice_id", "step_key"])
+                .returning(ChaseStepRow.id)
+            )
+            return self.session.execute(stmt).first() is not None
         try:
             with self.session.begin_nested():
-                self.session.add(
-                    ChaseStepRow(
-                        invoice_id=self._invoice_id(number),
-                        step_key=step_key,
-                        status=status,
-                        at=at,
-                        reason=reason,
-                        outbox_key=outbox_key,
-                    )
-                )
+                self.session.add(ChaseStepRow(**values))
                 self.session.flush()
         except IntegrityError:
             return False

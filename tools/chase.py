@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import cache
 
 from billing.chase import ChaseFacts, ChasePlan, ChaseSpec, PlannedStep, plan_chase
 from billing.directory import Client, Company, Owner
@@ -20,8 +19,6 @@ from billing.events import DomainEvent, EventKind
 from billing.records import InvoiceRecord, OutboxItem
 from billing.status import InvoiceStatus
 from billing.terms import days_overdue
-from policies.loader import default_policy
-from policies.models import Policy
 from tools.clock import Clock, business_date
 from tools.errors import ToolError
 from tools.messages import base_context, email_item
@@ -30,18 +27,6 @@ from tools.ports import Ledger, LedgerFactory, MailComposer
 from tools.slack_blocks import escalation_message
 
 REMINDER_EVENT = EventKind.REMINDER_SENT
-
-
-@cache
-def _packaged_policy() -> Policy:
-    # Parsing the packaged YAML costs ~15 ms; it cannot change while the process runs, and
-    # the Policy model is frozen, so one copy serves every run.
-    return default_policy()
-
-
-def policy_book(company: Company) -> PolicyBook:
-    """A PolicyBook for ``company`` over the packaged defaults (read once per process)."""
-    return PolicyBook(company, base=_packaged_policy())
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +50,7 @@ class ChaseReport:
 
     examined: int = 0
     actions: list[ChaseAction] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     @property
     def sent(self) -> int:
@@ -217,9 +203,7 @@ def _act(
                         key=key,
                         company=company,
                         composer=composer,
-                        template="escalation_owner"
-                        if step.to == "account_owner"
-                        else step.template,
+                        template=_escalation_template(step),
                         language=language,
                         context=context,
                         to=to,
@@ -285,6 +269,14 @@ def _act(
         )
 
 
+def _escalation_template(step: PlannedStep) -> str:
+    """The email of an escalate step: the owner's internal notice, or the client's final
+    notice when the step writes to the billing contact (``escalation`` names either)."""
+    if step.to == "account_owner":
+        return "escalation_owner"
+    return "escalation_client" if step.template == "escalation" else step.template
+
+
 def _open_handoff(
     ledger: Ledger,
     kind: str,
@@ -333,37 +325,45 @@ def run_chase(
     with ledgers() as ledger:
         numbers = ledger.chase_candidates(now, limit)
         company = ledger.company()
-    book = policy_book(company)
+    book = PolicyBook(company)
     people = _People()
     for number in numbers:
-        with ledgers() as ledger:
-            record = ledger.invoice(number, for_update=True)
-            report.examined += 1
-            if not record.status.is_collectible or record.due_date is None:
-                ledger.set_next_action(number, None)
-                continue
-            client = people.client(ledger, record.client_id)
-            spec = book.chase_spec(client)
-            facts = facts_for(ledger, record, client)
-            plan = after = plan_chase(spec, facts, now)
-            if plan.due_now or plan.to_skip_now:
-                _act(
-                    ledger,
-                    company=company,
-                    client=client,
-                    record=record,
-                    plan=plan,
-                    composer=composer,
-                    now=now,
-                    slack_channel=slack_channel,
-                    report=report,
-                    owner=people.owner(ledger, client.account_owner_id),
-                )
-                # Acting only adds step records (the balance, status and pauses read above
-                # still hold), so the plan after it needs the fresh history alone.
-                facts = replace(facts, history=tuple(ledger.chase_history(number)))
-                after = plan_chase(spec, facts, now)
-            ledger.set_next_action(number, _future(after, now))
+        done = len(report.actions)
+        try:
+            with ledgers() as ledger:
+                record = ledger.invoice(number, for_update=True)
+                report.examined += 1
+                if not record.status.is_collectible or record.due_date is None:
+                    ledger.set_next_action(number, None)
+                    continue
+                client = people.client(ledger, record.client_id)
+                spec = book.chase_spec(client)
+                facts = facts_for(ledger, record, client)
+                plan = after = plan_chase(spec, facts, now)
+                if plan.due_now or plan.to_skip_now:
+                    _act(
+                        ledger,
+                        company=company,
+                        client=client,
+                        record=record,
+                        plan=plan,
+                        composer=composer,
+                        now=now,
+                        slack_channel=slack_channel,
+                        report=report,
+                        owner=people.owner(ledger, client.account_owner_id),
+                    )
+                    # Acting only adds step records (the balance, status and pauses read above
+                    # still hold), so the plan after it needs the fresh history alone.
+                    facts = replace(facts, history=tuple(ledger.chase_history(number)))
+                    after = plan_chase(spec, facts, now)
+                ledger.set_next_action(number, _future(after, now))
+        except Exception as exc:
+            # One invoice that cannot be chased (a policy naming a template that does not
+            # exist, a zone the calendar does not know …) must not stop the chase of all the
+            # others; its transaction is rolled back and the next run tries it again.
+            del report.actions[done:]  # rolled back: they did not happen
+            report.errors.append(f"{number}: {type(exc).__name__}: {exc}")
     return report
 
 
@@ -407,7 +407,7 @@ def preview_chase(
     actions: list[ChaseAction] = []
     with ledgers() as ledger:
         company = ledger.company()
-        book = policy_book(company)
+        book = PolicyBook(company)
         people = _People()
         numbers = ledger.chase_candidates(horizon)
         for number in numbers:

@@ -27,7 +27,7 @@ from typing import Any
 from billing.chase import reason_not_to_send
 from billing.events import DomainEvent, EventKind
 from billing.records import OutboxClaim, OutboxItem
-from tools.chase import facts_for, policy_book
+from tools.chase import facts_for
 from tools.clock import Clock, business_date
 from tools.messages import base_context, email_item
 from tools.policy_book import PolicyBook
@@ -140,7 +140,7 @@ def _recheck(
     record = ledger.invoice(claim.invoice_number)
     client = ledger.client(record.client_id)
     if book is None:
-        book = policy_book(ledger.company())
+        book = PolicyBook(ledger.company())
     if record.due_date is None:
         return None
     return reason_not_to_send(book.chase_spec(client), facts_for(ledger, record, client), now)
@@ -172,7 +172,7 @@ def deliver_outbox(
                 worker, now, limit=limit, lease=lease, kinds=sorted(handlers)
             )
             if book is None and any(c.payload.get("recheck") for c in claims):
-                book = policy_book(ledger.company())  # once per pass, not once per message
+                book = PolicyBook(ledger.company())  # once per pass, not once per message
         if not claims:
             break
         for claim in claims:

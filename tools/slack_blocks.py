@@ -97,7 +97,8 @@ def handoff_message(
     conf = "n/a" if confidence is None else f"{confidence:.2f}"
     value = str(handoff_id)
     return {
-        "text": f"Hand-off #{handoff_id}: {title} ({client_name or 'unknown sender'}) {owner}",
+        "text": f"Hand-off #{handoff_id}: {_plain(title, 150)} "
+        f"({_plain(client_name or 'unknown sender')}) {owner}",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": _plain(title, 150)}},
             {
