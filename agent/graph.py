@@ -41,8 +41,10 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
     def classify_node(state: AgentState, config: RunnableConfig) -> AgentState:
         hint = (config.get("configurable") or {}).get("language_hint")
         if hint is None and state.get("client_id"):
+            client_id = str(state["client_id"])
             with deps.ledgers() as ledger:
-                hint = ledger.client(str(state["client_id"])).language
+                client = deps.remember(("client", client_id), lambda: ledger.client(client_id))
+                hint = client.language
         return classify(deps, state, hint)
 
     def gate_node(state: AgentState) -> AgentState:

@@ -8,10 +8,11 @@ what they would do and write nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from agent.classifier import ClassifierInput, ClassifierUnavailable
 from agent.context import AgentDeps
@@ -26,6 +27,7 @@ from agent.references import (
 from agent.schema import Classification, Intent, verify_evidence
 from agent.slack import handoff_post
 from agent.state import AgentState
+from billing.chase import Pause
 from billing.directory import Client, Company
 from billing.events import DomainEvent, EventKind
 from billing.mail import InboundMessage, KnownContact, MachineKind, TrustLevel
@@ -132,6 +134,13 @@ def _client_of(ledger: Ledger, state: AgentState) -> Client | None:
     return ledger.client(client_id) if client_id else None
 
 
+def _remembered_client(deps: AgentDeps, ledger: Ledger, state: AgentState) -> Client | None:
+    client_id = state.get("client_id")
+    if not client_id:
+        return None
+    return cast(Client, deps.remember(("client", client_id), lambda: ledger.client(client_id)))
+
+
 # ---------------------------------------------------------------------------- resolve
 def resolve(deps: AgentDeps, state: AgentState, msg: InboundMessage) -> AgentState:
     """Sender → contact → client (with trust); references and thread → invoices."""
@@ -212,8 +221,7 @@ def classify(deps: AgentDeps, state: AgentState, language_hint: str | None) -> A
 
 
 # ---------------------------------------------------------------------------- gate
-def _facts(ledger: Ledger, record: InvoiceRecord, today: date) -> InvoiceFacts:
-    pauses = ledger.pauses_for(record.number, record.client_id)
+def _facts(record: InvoiceRecord, pauses: Sequence[Pause], today: date) -> InvoiceFacts:
     disputed = any(p.reason == "dispute" and (p.until is None or p.until >= today) for p in pauses)
     extended = (
         record.original_due_date is not None
@@ -243,9 +251,9 @@ def gate(deps: AgentDeps, state: AgentState) -> AgentState:
         else None
     )
     with deps.ledgers() as ledger:
-        company = ledger.company()
+        company = deps.remember("company", ledger.company)
         today = _today(deps, company)
-        client = _client_of(ledger, state)
+        client = _remembered_client(deps, ledger, state)
         book = _book(company)
         policy = (book.for_client(client) if client else book.company_policy).agent
         numbers = list(state.get("invoices") or [])
@@ -254,7 +262,9 @@ def gate(deps: AgentDeps, state: AgentState) -> AgentState:
             raw = [r for f in c.intents for r in f.invoice_refs]
             pool = [_candidate(r) for r in _client_invoices(deps, ledger, client.id)]
             numbers = resolve_refs(raw, amounts, (), pool)
-        records = [ledger.invoice(n) for n in numbers]
+        # the client's invoices are already read; only other documents cost a query
+        known = {r.number: r for r in _client_invoices(deps, ledger, client.id)} if client else {}
+        records = [known.get(n) or ledger.invoice(n) for n in numbers]
         open_records = (
             [
                 r
@@ -264,6 +274,7 @@ def gate(deps: AgentDeps, state: AgentState) -> AgentState:
             if client
             else []
         )
+        pauses = ledger.pauses_for_many({r.number: r.client_id for r in (*records, *open_records)})
         trust = TrustLevel(state["trust"]["level"])
         contact = state["trust"].get("contact")
         on_file = (
@@ -279,8 +290,8 @@ def gate(deps: AgentDeps, state: AgentState) -> AgentState:
             oversize=m.get("oversize_reason"),
             classification=c,
             classifier_error=state.get("classifier_error"),
-            invoices=tuple(_facts(ledger, r, today) for r in records),
-            open_invoices=tuple(_facts(ledger, r, today) for r in open_records),
+            invoices=tuple(_facts(r, pauses[r.number], today) for r in records),
+            open_invoices=tuple(_facts(r, pauses[r.number], today) for r in open_records),
             bounce_invoices=tuple(state.get("bounce_invoices") or ()),
             bounce_detail=" ".join(str(x) for x in (b.get("status"), b.get("diagnostic")) if x)[
                 :300
@@ -460,10 +471,10 @@ def act(deps: AgentDeps, state: AgentState) -> AgentState:
     dry = bool(state.get("dry_run"))
     reply: dict[str, Any] | None = None
     with deps.ledgers() as ledger:
-        company = ledger.company()
+        company = deps.remember("company", ledger.company)
         now = deps.clock.now()
         today = _today(deps, company)
-        client = _client_of(ledger, state)
+        client = _remembered_client(deps, ledger, state)
         if d["disposition"] == "reply" and client is not None:
             contact = client.contact_for(m["from_addr"])
             assert contact is not None, "the gate only replies to a contact on file"
@@ -548,10 +559,10 @@ def handoff(deps: AgentDeps, state: AgentState, thread_id: str | None) -> AgentS
     out: dict[str, Any] = {"reason": d["reason"], "owner": d.get("owner")}
     reply: dict[str, Any] | None = None
     with deps.ledgers() as ledger:
-        company = ledger.company()
+        company = deps.remember("company", ledger.company)
         now = deps.clock.now()
         today = _today(deps, company)
-        client = _client_of(ledger, state)
+        client = _remembered_client(deps, ledger, state)
         ack = d.get("ack_template")
         contact = client.contact_for(m["from_addr"]) if client else None
         ack_item = None

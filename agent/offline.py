@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import calendar
 import re
+import re._constants as _sre
+import re._parser as _sre_parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -99,6 +101,10 @@ class _Cue:
     unless: re.Pattern[str] | None = None
     unless_near: re.Pattern[str] | None = None
     unless_match: re.Pattern[str] | None = None
+    joinable: bool = True
+    """A match in a sentence is also a match in the sentences joined by ``_JOIN``."""
+    needles: frozenset[str] = frozenset()
+    """Every match contains one of these literals (empty: not known)."""
 
 
 _SPECS: list[tuple[Intent, str, float, str, dict[str, Any]]] = []
@@ -151,6 +157,58 @@ def _cues(intent: Intent, specs: list[_Spec], **defaults: Any) -> None:
         _SPECS.append((intent, spec[0], spec[1], spec[2], options))
 
 
+# Sentences of one region joined by NUL: a cue that finds nothing in the joined text finds
+# nothing in any of them, so most cues run once per region rather than once per sentence.
+# That holds while a pattern has no anchor (NUL stands where the sentence had nothing, and
+# neither is a word character for \b) and its negative look-arounds are plain words.
+_JOIN = "\x00"
+_ANCHOR = re.compile(r"(?<![\[\\])\^|\$|\\[AZB]")
+_NEGATIVE_LOOK = re.compile(r"\(\?<?!")
+_PLAIN_NEGATIVE_LOOK = re.compile(r"\(\?<?!([\w '|-]*)\)")
+
+
+def _joinable(pattern: str) -> bool:
+    if _ANCHOR.search(pattern):
+        return False
+    plain = _PLAIN_NEGATIVE_LOOK.findall(pattern)
+    return len(plain) == len(_NEGATIVE_LOOK.findall(pattern))
+
+
+def _needles(items: Any) -> frozenset[str] | None:
+    """Literals one of which every match of the parsed ``items`` contains (None: unknown)."""
+    best: frozenset[str] | None = None
+    run: list[str] = []
+
+    def consider(found: frozenset[str] | None) -> None:
+        nonlocal best
+        if found and (best is None or min(map(len, found)) > min(map(len, best))):
+            best = found
+
+    for op, av in items:
+        if op is _sre.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            consider(frozenset({"".join(run)}))
+            run = []
+        if op is _sre.SUBPATTERN and not (av[1] & _sre.SRE_FLAG_IGNORECASE):
+            consider(_needles(av[3]))
+        elif op is _sre.BRANCH:
+            sets = [_needles(branch) for branch in av[1]]
+            if all(sets):
+                consider(frozenset().union(*sets))  # type: ignore[arg-type]
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+            consider(_needles(av[2]))
+    if run:
+        consider(frozenset({"".join(run)}))
+    return best
+
+
+def _pattern_needles(pattern: str) -> frozenset[str]:
+    # read from the parsed pattern so a table edit cannot leave a stale hand-written trigger
+    return _needles(_sre_parse.parse(pattern)) or frozenset()
+
+
 @cache
 def _compiled_cues() -> tuple[_Cue, ...]:
     """The cues, compiled on first use (about 0.15 s) rather than at import."""
@@ -170,6 +228,8 @@ def _compiled_cues() -> tuple[_Cue, ...]:
             unless=optional(options.get("unless")),
             unless_near=optional(options.get("unless_near")),
             unless_match=optional(options.get("unless_match")),
+            joinable=_joinable(_expand(pattern)),
+            needles=_pattern_needles(_expand(pattern)),
         )
         for intent, name, weight, pattern, options in _SPECS
     )
@@ -1723,8 +1783,22 @@ def _clause_prefix(low: str, start: int) -> str:
     return " ".join(words[-6:])
 
 
-def _score_sentence(sentence: _Sentence, reading: _Reading, *, quoted: bool) -> None:
-    for cue in _compiled_cues():
+def _region_cues(sentences: list[_Sentence], *, quoted: bool) -> tuple[_Cue, ...]:
+    """The cues that may match some sentence of one region, in table order."""
+    joined = _JOIN.join(s.low for s in sentences)
+    return tuple(
+        cue
+        for cue in _compiled_cues()
+        if not (quoted and (cue.intent is not Intent.dispute or cue.weight < 0.6))
+        and (not cue.needles or any(needle in joined for needle in cue.needles))
+        and (not cue.joinable or cue.pattern.search(joined))
+    )
+
+
+def _score_sentence(
+    sentence: _Sentence, reading: _Reading, *, quoted: bool, cues: tuple[_Cue, ...]
+) -> None:
+    for cue in cues:
         if quoted and (cue.intent is not Intent.dispute or cue.weight < 0.6):
             continue
         if sentence.injected and cue.intent is not Intent.dispute:
@@ -1873,11 +1947,14 @@ class OfflineClassifier:
 
         main = _sentences(subject, subject_weight, "subject", reading)
         main += _sentences(new_text, 1.0, "new", reading)
+        cues = _region_cues(main, quoted=False)
         for sentence in main:
-            _score_sentence(sentence, reading, quoted=False)
+            _score_sentence(sentence, reading, quoted=False, cues=cues)
         quoted_reading = _Reading()
-        for sentence in _sentences(quoted, _QUOTED_WEIGHT, "quoted", reading):
-            _score_sentence(sentence, quoted_reading, quoted=True)
+        history = _sentences(quoted, _QUOTED_WEIGHT, "quoted", reading)
+        cues = _region_cues(history, quoted=True)
+        for sentence in history:
+            _score_sentence(sentence, quoted_reading, quoted=True, cues=cues)
         scores = {intent: _combine(h.values()) for intent, h in reading.hits.items()}
         return _Message(subject, new_text, quoted, main, reading, quoted_reading, scores)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,14 +210,22 @@ def resume_thread(app: App, thread_id: str, *, decision: str, actor: str, note: 
     return f"{decision} recorded by {actor} on {thread_id}{waiting}"
 
 
-def poll_inbox(app: App, agent: Agent, *, once: bool = True) -> dict[str, int]:
-    """Fetch new mail (IMAP when configured, else the local Maildir) and triage it."""
+def poll_inbox(
+    app: App, agent: Agent | Callable[[], Agent], *, once: bool = True
+) -> dict[str, int]:
+    """Fetch new mail (IMAP when configured, else the local Maildir) and triage it.
+
+    ``agent`` may be a callable: the agent (and LangGraph) is then built only when mail came.
+    """
     from inbox.sources import RawMail
 
     counts = {"fetched": 0, "replied": 0, "handed_off": 0, "ignored": 0, "duplicates": 0}
+    built: list[Agent] = []
 
     def handle(mail: RawMail) -> None:
-        out = process_raw(app, agent, mail.raw)
+        if not built:
+            built.append(agent if isinstance(agent, Agent) else agent())
+        out = process_raw(app, built[0], mail.raw)
         counts["fetched"] += 1
         if out.get("duplicate"):
             counts["duplicates"] += 1

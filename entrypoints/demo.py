@@ -157,10 +157,10 @@ def run_demo(workspace: Path, *, console: Any) -> None:
                         _deliver_sample(app, inbox, item, on, day)
                 if day == 19:
                     _bank_payment(app, workspace, "cl-kestrel", on)
-            run_cycle(app, services)
+            run_cycle(app, services, inbox=False)
             counts = poll_inbox(app, agent)
             if counts["fetched"]:
-                run_cycle(app, services)
+                run_cycle(app, services, inbox=False)
     with app.ledgers() as ledger:
         for number in ledger.invoices():
             for e in ledger.events(number.number):

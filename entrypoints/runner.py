@@ -45,6 +45,15 @@ class Services:
     slack_channel: str | None
     compose: MailComposer
     handlers: dict[str, Handler] = field(default_factory=dict)
+    _agent: Any = None
+
+    def agent(self, app: App) -> Any:
+        """The inbox agent, built on first use (LangGraph loads only when mail is read)."""
+        if self._agent is None:
+            from entrypoints.agent_wiring import build_agent
+
+            self._agent = build_agent(app, slack_channel=self.slack_channel)
+        return self._agent
 
 
 def build_services(app: App, *, mailer: Any | None = None, slack: Any | None = None) -> Services:
@@ -92,10 +101,19 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_cycle(app: App, services: Services, *, deliver: bool = True) -> CycleReport:
-    """Due recurring cycles, due chase steps and escalations, then pending sends."""
+def run_cycle(
+    app: App, services: Services, *, deliver: bool = True, inbox: bool = True
+) -> CycleReport:
+    """Due recurring cycles, new mail in the billing inbox, due chase steps and escalations,
+    then pending sends. The inbox goes before the chase so that a promise, a dispute or an
+    out-of-office that just arrived pauses the step it concerns."""
     hooks = [send_on_issue(services.compose)]
     recurring = run_subscriptions(app.ledgers, app.clock, on_issued=hooks)
+    extra: dict[str, Any] = {}
+    if inbox:
+        from entrypoints.agent_wiring import poll_inbox
+
+        extra["inbox"] = poll_inbox(app, lambda: services.agent(app))
     chase = run_chase(
         app.ledgers, app.clock, services.compose, slack_channel=services.slack_channel
     )
@@ -110,7 +128,7 @@ def run_cycle(app: App, services: Services, *, deliver: bool = True) -> CycleRep
             slack_channel=services.slack_channel,
             lease=timedelta(minutes=10),
         )
-    return CycleReport(recurring, chase, delivery)
+    return CycleReport(recurring, chase, delivery, extra)
 
 
 def run_worker(

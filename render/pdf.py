@@ -18,6 +18,7 @@ import mimetypes
 import os
 import re
 import threading
+import urllib.request
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -99,8 +100,15 @@ def _fetcher_class() -> type:
         """
 
         def __init__(self, memory: Mapping[str, bytes] | None, assets_dir: Path) -> None:
-            # No network handler is ever used: fetch() below never calls the parent's open().
-            super().__init__(allowed_protocols=("file", MEMORY_SCHEME), fail_on_errors=False)
+            # URLFetcher.__init__ would install urllib's HTTP, HTTPS, FTP and file handlers;
+            # this fetcher never uses them, so it starts from a bare OpenerDirector instead and
+            # sets only what WeasyPrint reads (``_fail_on_errors``).
+            urllib.request.OpenerDirector.__init__(self)
+            self._fail_on_errors = False
+            self._allowed_protocols = ("file", MEMORY_SCHEME)
+            self._timeout = 0
+            self._http_headers: dict[str, str] = {}
+            self._request = None
             self.memory = dict(memory or {})
             self.assets_dir = assets_dir.resolve()
             self.requested: list[str] = []

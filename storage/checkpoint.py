@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -57,5 +58,18 @@ def _open(db: Database) -> tuple[Any, Any]:
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     conn_pg = psycopg.connect(dsn, autocommit=True, prepare_threshold=0, row_factory=dict_row)
     saver_pg = PostgresSaver(conn_pg)
-    saver_pg.setup()
+    # Several workers may start at once: serialise the saver's own migrations (concurrent
+    # CREATE TABLE IF NOT EXISTS collide in PostgreSQL's catalogue). A try-lock loop, not a
+    # blocking lock: the saver builds an index CONCURRENTLY, which waits for every open
+    # transaction — including a blocked pg_advisory_lock call, which would deadlock.
+    lock = "SELECT pg_try_advisory_lock(hashtext('closeloop:checkpoint-setup')) AS ok"
+    for _ in range(600):
+        row = conn_pg.execute(lock).fetchone()
+        if row and row["ok"]:
+            break
+        time.sleep(0.1)
+    try:
+        saver_pg.setup()
+    finally:
+        conn_pg.execute("SELECT pg_advisory_unlock(hashtext('closeloop:checkpoint-setup'))")
     return saver_pg, conn_pg

@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -54,6 +54,32 @@ def _bank_to_json(bank: BankDetails | None) -> dict[str, Any] | None:
     if bank is None:
         return None
     return {k: getattr(bank, k) for k in BankDetails.__slots__ if getattr(bank, k) is not None}
+
+
+# Statements on the path of every due invoice or outbox row, built once: constructing a
+# statement costs more than SQLite takes to run it.
+_INVOICE_ID = select(InvoiceRow.id).where(InvoiceRow.number == bindparam("number"))
+_INVOICE = select(InvoiceRow).where(InvoiceRow.number == bindparam("number"))
+_INVOICE_FOR_UPDATE = _INVOICE.with_for_update()
+_EVENT_INSERT = insert(cast(Table, InvoiceEventRow.__table__))
+_OUTBOX_INSERTS: dict[str, Any] = {}
+
+
+def _outbox_insert(dialect: str) -> Any:
+    """The outbox INSERT … ON CONFLICT DO NOTHING RETURNING id of ``dialect`` (None when the
+    dialect has none), built once: constructing it costs more than running it."""
+    if dialect not in ("sqlite", "postgresql"):
+        return None
+    stmt = _OUTBOX_INSERTS.get(dialect)
+    if stmt is None:
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        table = cast(Table, OutboxRow.__table__)
+        stmt = _OUTBOX_INSERTS[dialect] = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.id)
+        )
+    return stmt
 
 
 class SqlLedger(OperationsMixin):
@@ -324,7 +350,7 @@ class SqlLedger(OperationsMixin):
     # ------------------------------------------------------------------ documents
     def _invoice_id(self, number: str) -> int:
         if number not in self._ids:
-            found = self.session.scalar(select(InvoiceRow.id).where(InvoiceRow.number == number))
+            found = self.session.scalar(_INVOICE_ID, {"number": number})
             if found is None:
                 raise NotFound(f"unknown invoice {number!r}")
             self._ids[number] = found
@@ -418,16 +444,28 @@ class SqlLedger(OperationsMixin):
         )
 
     def _row(self, number: str, *, for_update: bool = False) -> InvoiceRow:
-        stmt = select(InvoiceRow).where(InvoiceRow.number == number)
-        if for_update:
-            stmt = stmt.with_for_update()
-        row = self.session.scalar(stmt)
+        row = self.session.scalar(
+            _INVOICE_FOR_UPDATE if for_update else _INVOICE, {"number": number}
+        )
         if row is None:
             raise NotFound(f"unknown invoice {number!r}")
         return row
 
     def invoice(self, number: str, *, for_update: bool = False) -> InvoiceRecord:
         return self._record(self._row(number, for_update=for_update))
+
+    def invoices_by_number(
+        self, numbers: Sequence[str], *, for_update: bool = False
+    ) -> dict[str, InvoiceRecord]:
+        """Many invoices in one query (locked in id order with ``for_update``); unknown
+        numbers are left out."""
+        if not numbers:
+            return {}
+        stmt = select(InvoiceRow).where(InvoiceRow.number.in_(list(numbers)))
+        stmt = stmt.order_by(InvoiceRow.id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return {r.number: self._record(r) for r in self.session.scalars(stmt)}
 
     def invoices(
         self,
@@ -520,15 +558,25 @@ class SqlLedger(OperationsMixin):
 
     # ------------------------------------------------------------------ audit and outbox
     def append_event(self, number: str, event: DomainEvent) -> None:
-        self.session.add(
-            InvoiceEventRow(
-                invoice_id=self._invoice_id(number),
-                kind=event.kind.value,
-                at=event.at,
-                actor=event.actor,
-                summary=event.summary,
-                data=dict(event.data),
-            )
+        self.append_events([(number, event)])
+
+    def append_events(self, events: Sequence[tuple[str, DomainEvent]]) -> None:
+        """``append_event`` of many (number, event) pairs in one executemany, in order."""
+        if not events:
+            return
+        self.session.execute(
+            _EVENT_INSERT,
+            [
+                {
+                    "invoice_id": self._invoice_id(number),
+                    "kind": event.kind.value,
+                    "at": event.at,
+                    "actor": event.actor,
+                    "summary": event.summary,
+                    "data": dict(event.data),
+                }
+                for number, event in events
+            ],
         )
 
     def events(self, number: str) -> list[DomainEvent]:
@@ -545,6 +593,23 @@ class SqlLedger(OperationsMixin):
         ]
 
     def enqueue(self, item: OutboxItem, now: datetime) -> bool:
+        stmt = _outbox_insert(self.session.get_bind().dialect.name)
+        if stmt is not None:
+            # One statement instead of SELECT + SAVEPOINT + INSERT + RELEASE: the chase
+            # queues one row per due invoice.
+            values = {
+                "idempotency_key": item.idempotency_key,
+                "kind": item.kind,
+                "invoice_id": self._invoice_id(item.invoice_number)
+                if item.invoice_number
+                else None,
+                "payload": dict(item.payload),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": item.not_before or now,
+                "created_at": now,
+            }
+            return self.session.execute(stmt, values).first() is not None
         exists = self.session.scalar(
             select(OutboxRow.id).where(OutboxRow.idempotency_key == item.idempotency_key)
         )

@@ -6,11 +6,11 @@ Mixed into :class:`storage.ledger.SqlLedger`; every method runs in the ledger's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,53 @@ from storage.models import (
 )
 
 FAR_FUTURE_NOTE = "no further chase action planned"
+
+
+# Statements on the path of every due invoice or outbox row, built once: constructing a
+# statement costs more than SQLite takes to run it.
+_PAUSES_OF_INVOICE = (
+    select(PauseRow)
+    .where(
+        PauseRow.client_id == bindparam("client_id"),
+        or_(PauseRow.invoice_id == bindparam("invoice_id"), PauseRow.invoice_id.is_(None)),
+    )
+    .order_by(PauseRow.id)
+)
+_STEPS_OF_INVOICE = (
+    select(ChaseStepRow)
+    .where(ChaseStepRow.invoice_id == bindparam("invoice_id"))
+    .order_by(ChaseStepRow.at, ChaseStepRow.id)
+)
+_OUTBOX = cast(Table, OutboxRow.__table__)
+_OUTBOX_DONE = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == bindparam("b_id"),
+        _OUTBOX.c.status == "sending",
+        _OUTBOX.c.claimed_by == bindparam("b_worker"),
+    )
+    .values(
+        status="sent", done_at=bindparam("done_at"), result=bindparam("result"), last_error=None
+    )
+)
+_STEP_INSERTS: dict[str, Any] = {}
+
+
+def _step_insert(dialect: str) -> Any:
+    """The chase step INSERT … ON CONFLICT DO NOTHING RETURNING id of ``dialect`` (None when
+    the dialect has none), built once: constructing it costs more than running it."""
+    if dialect not in ("sqlite", "postgresql"):
+        return None
+    stmt = _STEP_INSERTS.get(dialect)
+    if stmt is None:
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        table = cast(Table, ChaseStepRow.__table__)
+        stmt = _STEP_INSERTS[dialect] = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["invoice_id", "step_key"])
+            .returning(table.c.id)
+        )
+    return stmt
 
 
 class OperationsMixin:
@@ -140,14 +187,8 @@ class OperationsMixin:
 
     def pauses_for(self, number: str, client_id: str) -> list[Pause]:
         """Pauses that apply to an invoice (its own and its client's), lifted ones included."""
-        invoice_id = self._invoice_id(number)
         rows = self.session.scalars(
-            select(PauseRow)
-            .where(
-                PauseRow.client_id == client_id,
-                or_(PauseRow.invoice_id == invoice_id, PauseRow.invoice_id.is_(None)),
-            )
-            .order_by(PauseRow.id)
+            _PAUSES_OF_INVOICE, {"client_id": client_id, "invoice_id": self._invoice_id(number)}
         )
         return [
             Pause(
@@ -163,6 +204,45 @@ class OperationsMixin:
             # first): it stays on record but is not a pause for the plan.
             if r.until is None or r.until >= r.since
         ]
+
+    def pauses_for_many(self, invoices: Mapping[str, str]) -> dict[str, list[Pause]]:
+        """``pauses_for`` of many invoices (number -> client id) in one query."""
+        out: dict[str, list[Pause]] = {number: [] for number in invoices}
+        if not invoices:
+            return out
+        ids = {number: self._invoice_id(number) for number in invoices}
+        rows = self.session.execute(
+            select(
+                PauseRow.client_id,
+                PauseRow.invoice_id,
+                PauseRow.reason,
+                PauseRow.until,
+                PauseRow.actor,
+                PauseRow.since,
+                PauseRow.note,
+            )
+            .where(PauseRow.client_id.in_(sorted(set(invoices.values()))))
+            .order_by(PauseRow.id)
+        ).all()
+        if not rows:
+            return out
+        for number, client_id in invoices.items():
+            own = ids[number]
+            out[number] = [
+                Pause(
+                    reason=r.reason,
+                    until=r.until,
+                    actor=r.actor,
+                    scope="invoice" if r.invoice_id is not None else "client",
+                    since=r.since,
+                    note=r.note,
+                )
+                for r in rows
+                if r.client_id == client_id
+                and (r.invoice_id is None or r.invoice_id == own)
+                and (r.until is None or r.until >= r.since)
+            ]
+        return out
 
     def pause_views(self, *, active_on: date | None = None) -> list[PauseView]:
         """Pause records (optionally only those active on a date)."""
@@ -191,11 +271,7 @@ class OperationsMixin:
     # ------------------------------------------------------------------ chase steps
     def chase_history(self, number: str) -> list[StepRecord]:
         """What happened to the invoice's chase steps."""
-        rows = self.session.scalars(
-            select(ChaseStepRow)
-            .where(ChaseStepRow.invoice_id == self._invoice_id(number))
-            .order_by(ChaseStepRow.at, ChaseStepRow.id)
-        )
+        rows = self.session.scalars(_STEPS_OF_INVOICE, {"invoice_id": self._invoice_id(number)})
         return [
             StepRecord(
                 step_key=r.step_key,
@@ -205,6 +281,29 @@ class OperationsMixin:
             )
             for r in rows
         ]
+
+    def chase_histories(self, numbers: Sequence[str]) -> dict[str, list[StepRecord]]:
+        """``chase_history`` of many invoices in one query."""
+        out: dict[str, list[StepRecord]] = {number: [] for number in numbers}
+        if not numbers:
+            return out
+        by_id = {self._invoice_id(number): number for number in numbers}
+        rows = self.session.execute(
+            select(
+                ChaseStepRow.invoice_id,
+                ChaseStepRow.step_key,
+                ChaseStepRow.status,
+                ChaseStepRow.at,
+                ChaseStepRow.reason,
+            )
+            .where(ChaseStepRow.invoice_id.in_(list(by_id)))
+            .order_by(ChaseStepRow.at, ChaseStepRow.id)
+        )
+        for r in rows:
+            out[by_id[r.invoice_id]].append(
+                StepRecord(step_key=r.step_key, status=r.status, at=r.at, reason=r.reason)
+            )
+        return out
 
     def record_step(
         self,
@@ -224,18 +323,11 @@ class OperationsMixin:
             "reason": reason,
             "outbox_key": outbox_key,
         }
-        dialect = self.session.get_bind().dialect.name
-        if dialect in ("sqlite", "postgresql"):
+        stmt = _step_insert(self.session.get_bind().dialect.name)
+        if stmt is not None:
             # One statement instead of SAVEPOINT + INSERT + RELEASE: this runs for every step
             # the chase records, so it is on the path of each due invoice.
-            insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-            stmt = (
-                insert(ChaseStepRow)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["invoice_id", "step_key"])
-                .returning(ChaseStepRow.id)
-            )
-            return self.session.execute(stmt).first() is not None
+            return self.session.execute(stmt, values).first() is not None
         try:
             with self.session.begin_nested():
                 self.session.add(ChaseStepRow(**values))
@@ -261,6 +353,18 @@ class OperationsMixin:
         assert row is not None
         row.next_action_at = at
         row.planned = True
+
+    def set_next_actions(self, actions: Mapping[str, datetime | None]) -> None:
+        """``set_next_action`` of many invoices in one executemany statement."""
+        if not actions:
+            return
+        table = cast(Table, InvoiceRow.__table__)
+        self.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(next_action_at=bindparam("b_at"), planned=True),
+            [{"b_id": self._invoice_id(n), "b_at": at} for n, at in actions.items()],
+        )
 
     def replan(self, number: str) -> None:
         """Ask the runner to recompute this invoice's plan (after any event)."""
@@ -467,6 +571,19 @@ class OperationsMixin:
             )
             .execution_options(synchronize_session=False)
         ).all()
+        invoice_ids = {r.invoice_id for r in rows if r.invoice_id is not None}
+        numbers = (
+            {
+                r.id: r.number
+                for r in self.session.execute(
+                    select(InvoiceRow.id, InvoiceRow.number).where(
+                        InvoiceRow.id.in_(sorted(invoice_ids))
+                    )
+                )
+            }
+            if invoice_ids
+            else {}
+        )
         claims = [
             OutboxClaim(
                 r.id,
@@ -474,7 +591,7 @@ class OperationsMixin:
                 r.kind,
                 dict(r.payload),
                 r.attempts,
-                self._number_of(r.invoice_id),
+                numbers.get(r.invoice_id) if r.invoice_id is not None else None,
                 reclaimed=previous.get(r.id) == "sending",
             )
             for r in rows
@@ -486,13 +603,7 @@ class OperationsMixin:
     ) -> bool:
         """Mark a claimed row sent; False if the claim was lost (another worker took it)."""
         res = self.session.execute(
-            update(OutboxRow)
-            .where(
-                OutboxRow.id == outbox_id,
-                OutboxRow.status == "sending",
-                OutboxRow.claimed_by == worker,
-            )
-            .values(status="sent", done_at=now, result=result, last_error=None)
+            _OUTBOX_DONE, {"b_id": outbox_id, "b_worker": worker, "done_at": now, "result": result}
         )
         return bool(res.rowcount)  # type: ignore[attr-defined]
 

@@ -12,7 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from billing.chase import ChaseFacts, ChasePlan, ChaseSpec, PlannedStep, plan_chase
+from billing.chase import (
+    ChaseFacts,
+    ChasePlan,
+    ChaseSpec,
+    Pause,
+    PlannedStep,
+    StepRecord,
+    plan_chase,
+)
 from billing.directory import Client, Company, Owner
 from billing.errors import NotFound
 from billing.events import DomainEvent, EventKind
@@ -63,17 +71,29 @@ class ChaseReport:
         return sum(1 for a in self.actions if a.kind == "skip")
 
 
-def facts_for(ledger: Ledger, record: InvoiceRecord, client: Client) -> ChaseFacts:
-    """The chase facts of an invoice, read from the ledger."""
+def facts_for(
+    ledger: Ledger,
+    record: InvoiceRecord,
+    client: Client,
+    *,
+    pauses: Sequence[Pause] | None = None,
+    history: Sequence[StepRecord] | None = None,
+) -> ChaseFacts:
+    """The chase facts of an invoice, read from the ledger (or from ``pauses`` and
+    ``history`` when they were already read in bulk)."""
     assert record.due_date is not None
+    if pauses is None:
+        pauses = ledger.pauses_for(record.number, client.id)
+    if history is None:
+        history = ledger.chase_history(record.number)
     return ChaseFacts(
         invoice_number=record.number,
         due_date=record.due_date,
         balance_is_positive=record.balance > 0,
         status=record.status.value,
         escalated=record.escalated,
-        pauses=tuple(ledger.pauses_for(record.number, client.id)),
-        history=tuple(ledger.chase_history(record.number)),
+        pauses=tuple(pauses),
+        history=tuple(history),
         client_timezone=client.timezone,
         issued_date=record.document.issue_date,
     )
@@ -108,20 +128,31 @@ def _act(
     slack_channel: str | None,
     report: ChaseReport,
     owner: Owner | None,
-) -> None:
+    events: list[tuple[str, DomainEvent]],
+) -> list[StepRecord] | None:
+    """Record and queue the plan's steps; returns the step records written, or None when
+    another runner had recorded one of them first (the history must then be read again).
+    Audit events are appended to ``events`` (written in bulk by the caller, in order)."""
     number = record.number
     on = business_date(now, company.timezone)
+    recorded: list[StepRecord] | None = []
     for step in plan.to_skip_now:
-        if ledger.record_step(number, step.step_key, "skipped", now, step.reason):
-            ledger.append_event(
-                number,
-                DomainEvent(
-                    EventKind.REMINDER_SKIPPED,
-                    now,
-                    "chase",
-                    f"Step '{step.step_key}' ({step.template}) not sent: {step.reason}",
-                    {"step": step.step_key, "reason": step.reason},
-                ),
+        if not ledger.record_step(number, step.step_key, "skipped", now, step.reason):
+            recorded = None  # another runner recorded it
+        else:
+            if recorded is not None:
+                recorded.append(StepRecord(step.step_key, "skipped", now, step.reason))
+            events.append(
+                (
+                    number,
+                    DomainEvent(
+                        EventKind.REMINDER_SKIPPED,
+                        now,
+                        "chase",
+                        f"Step '{step.step_key}' ({step.template}) not sent: {step.reason}",
+                        {"step": step.step_key, "reason": step.reason},
+                    ),
+                )
             )
             report.actions.append(
                 ChaseAction(
@@ -145,19 +176,26 @@ def _act(
                 if step.to == "account_owner"
                 else "no billing or primary contact on file"
             )
-            if ledger.record_step(number, step.step_key, "failed", now, reason):
-                ledger.append_event(
-                    number,
-                    DomainEvent(
-                        EventKind.REMINDER_SKIPPED,
-                        now,
-                        "chase",
-                        f"Step '{step.step_key}' could not be sent: {reason}",
-                        {"step": step.step_key, "reason": reason},
-                    ),
+            if not ledger.record_step(number, step.step_key, "failed", now, reason):
+                recorded = None
+            else:
+                if recorded is not None:
+                    recorded.append(StepRecord(step.step_key, "failed", now, reason))
+                events.append(
+                    (
+                        number,
+                        DomainEvent(
+                            EventKind.REMINDER_SKIPPED,
+                            now,
+                            "chase",
+                            f"Step '{step.step_key}' could not be sent: {reason}",
+                            {"step": step.step_key, "reason": reason},
+                        ),
+                    )
                 )
                 _open_handoff(
                     ledger,
+                    events,
                     "chase_failed",
                     f"chase:{number}:{step.step_key}",
                     client,
@@ -167,7 +205,10 @@ def _act(
                 )
             continue
         if not ledger.record_step(number, step.step_key, "sent", now, step.reason, key):
+            recorded = None
             continue  # another runner took this step
+        if recorded is not None:
+            recorded.append(StepRecord(step.step_key, "sent", now, step.reason))
         context = base_context(
             company, client, contact=client.billing_contact(), owner=owner, on=on, records=[record]
         )
@@ -177,19 +218,22 @@ def _act(
             # Only the escalation tells what was sent so far (it reads the whole audit trail).
             context["history"] = _sent_so_far(ledger, number)
             ledger.set_escalated(number)
-            ledger.append_event(
-                number,
-                DomainEvent(
-                    EventKind.ESCALATED,
-                    now,
-                    "chase",
-                    f"Escalated to account owner {owner.name if owner else '(none)'} "
-                    f"({days_overdue(record.due_date, on)} days overdue)",
-                    {"step": step.step_key, "owner": owner.id if owner else None},
-                ),
+            events.append(
+                (
+                    number,
+                    DomainEvent(
+                        EventKind.ESCALATED,
+                        now,
+                        "chase",
+                        f"Escalated to account owner {owner.name if owner else '(none)'} "
+                        f"({days_overdue(record.due_date, on)} days overdue)",
+                        {"step": step.step_key, "owner": owner.id if owner else None},
+                    ),
+                )
             )
             handoff_id = _open_handoff(
                 ledger,
+                events,
                 "escalation",
                 f"escalation:{number}",
                 client,
@@ -267,6 +311,7 @@ def _act(
                 number, client.id, step.step_key, step.kind, now, to, cc, step.template, step.reason
             )
         )
+    return recorded
 
 
 def _escalation_template(step: PlannedStep) -> str:
@@ -279,6 +324,7 @@ def _escalation_template(step: PlannedStep) -> str:
 
 def _open_handoff(
     ledger: Ledger,
+    events: list[tuple[str, DomainEvent]],
     kind: str,
     case_key: str,
     client: Client,
@@ -298,17 +344,24 @@ def _open_handoff(
         now=now,
     )
     if created:
-        ledger.append_event(
-            record.number,
-            DomainEvent(
-                EventKind.HANDED_OFF,
-                now,
-                "chase",
-                f"Handed off to a person ({kind}): {reason}",
-                {"handoff": handoff_id, "kind": kind},
-            ),
+        events.append(
+            (
+                record.number,
+                DomainEvent(
+                    EventKind.HANDED_OFF,
+                    now,
+                    "chase",
+                    f"Handed off to a person ({kind}): {reason}",
+                    {"handoff": handoff_id, "kind": kind},
+                ),
+            )
         )
     return handoff_id
+
+
+BATCH = 100
+"""Due invoices chased per transaction: their rows, pauses and step records are read in bulk,
+their events and next actions written in bulk, and the commit is paid once per batch."""
 
 
 def run_chase(
@@ -325,46 +378,96 @@ def run_chase(
     with ledgers() as ledger:
         numbers = ledger.chase_candidates(now, limit)
         company = ledger.company()
-    book = PolicyBook(company)
-    people = _People()
-    for number in numbers:
-        done = len(report.actions)
-        try:
-            with ledgers() as ledger:
-                record = ledger.invoice(number, for_update=True)
-                report.examined += 1
-                if not record.status.is_collectible or record.due_date is None:
-                    ledger.set_next_action(number, None)
-                    continue
-                client = people.client(ledger, record.client_id)
-                spec = book.chase_spec(client)
-                facts = facts_for(ledger, record, client)
-                plan = after = plan_chase(spec, facts, now)
-                if plan.due_now or plan.to_skip_now:
-                    _act(
-                        ledger,
-                        company=company,
-                        client=client,
-                        record=record,
-                        plan=plan,
-                        composer=composer,
-                        now=now,
-                        slack_channel=slack_channel,
-                        report=report,
-                        owner=people.owner(ledger, client.account_owner_id),
-                    )
-                    # Acting only adds step records (the balance, status and pauses read above
-                    # still hold), so the plan after it needs the fresh history alone.
-                    facts = replace(facts, history=tuple(ledger.chase_history(number)))
-                    after = plan_chase(spec, facts, now)
-                ledger.set_next_action(number, _future(after, now))
-        except Exception as exc:
+    run = _Run(company, PolicyBook(company), _People(), composer, now, slack_channel, report)
+    for start in range(0, len(numbers), BATCH):
+        batch = numbers[start : start + BATCH]
+        if not run.chase(ledgers, batch, record_error=len(batch) == 1):
             # One invoice that cannot be chased (a policy naming a template that does not
             # exist, a zone the calendar does not know …) must not stop the chase of all the
-            # others; its transaction is rolled back and the next run tries it again.
-            del report.actions[done:]  # rolled back: they did not happen
-            report.errors.append(f"{number}: {type(exc).__name__}: {exc}")
+            # others: its batch was rolled back, so each of them is chased again in a
+            # transaction of its own, where only the culprit fails (and is retried next run).
+            for number in batch:
+                run.chase(ledgers, [number], record_error=True)
     return report
+
+
+@dataclass
+class _Run:
+    """What one chase run shares between its batches."""
+
+    company: Company
+    book: PolicyBook
+    people: _People
+    composer: MailComposer
+    now: datetime
+    slack_channel: str | None
+    report: ChaseReport
+
+    def chase(self, ledgers: LedgerFactory, numbers: Sequence[str], *, record_error: bool) -> bool:
+        """Chase ``numbers`` in one transaction; on failure roll it (and its report lines)
+        back, note the error when ``record_error``, and return False."""
+        report = self.report
+        done, examined = len(report.actions), report.examined
+        try:
+            with ledgers() as ledger:
+                self._chase(ledger, numbers)
+        except Exception as exc:
+            del report.actions[done:]  # rolled back: they did not happen
+            report.examined = examined
+            if record_error:
+                report.errors.append(f"{numbers[0]}: {type(exc).__name__}: {exc}")
+            return False
+        return True
+
+    def _chase(self, ledger: Ledger, numbers: Sequence[str]) -> None:
+        now, report = self.now, self.report
+        records = ledger.invoices_by_number(numbers, for_update=True)
+        next_actions: dict[str, datetime | None] = {}
+        chased: dict[str, tuple[InvoiceRecord, Client]] = {}
+        for number in numbers:
+            record = records.get(number)
+            if record is None:
+                raise NotFound(f"unknown invoice {number!r}")
+            report.examined += 1
+            if not record.status.is_collectible or record.due_date is None:
+                next_actions[number] = None
+                continue
+            chased[number] = (record, self.people.client(ledger, record.client_id))
+        pauses = ledger.pauses_for_many({n: c.id for n, (_, c) in chased.items()})
+        histories = ledger.chase_histories(list(chased))
+        events: list[tuple[str, DomainEvent]] = []
+        for number, (record, client) in chased.items():
+            spec = self.book.chase_spec(client)
+            facts = facts_for(
+                ledger, record, client, pauses=pauses[number], history=histories[number]
+            )
+            plan = after = plan_chase(spec, facts, now)
+            if plan.due_now or plan.to_skip_now:
+                recorded = _act(
+                    ledger,
+                    company=self.company,
+                    client=client,
+                    record=record,
+                    plan=plan,
+                    composer=self.composer,
+                    now=now,
+                    slack_channel=self.slack_channel,
+                    report=report,
+                    owner=self.people.owner(ledger, client.account_owner_id),
+                    events=events,
+                )
+                # Acting only adds step records (the balance, status and pauses read above
+                # still hold), so the plan after it needs the new history alone: the records
+                # just written, unless another runner wrote one first (then read it again).
+                history = (
+                    (*facts.history, *recorded)
+                    if recorded is not None
+                    else tuple(ledger.chase_history(number))
+                )
+                after = plan_chase(spec, replace(facts, history=history), now)
+            next_actions[number] = _future(after, now)
+        ledger.append_events(events)
+        ledger.set_next_actions(next_actions)
 
 
 class _People:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from billing.chase import reason_not_to_send
+from billing.directory import Client
 from billing.events import DomainEvent, EventKind
 from billing.records import OutboxClaim, OutboxItem
 from tools.chase import facts_for
@@ -132,13 +133,24 @@ def _target(claim: OutboxClaim) -> str:
 
 
 def _recheck(
-    ledger: Ledger, claim: OutboxClaim, now: datetime, book: PolicyBook | None
+    ledger: Ledger,
+    claim: OutboxClaim,
+    now: datetime,
+    book: PolicyBook | None,
+    clients: dict[str, Client] | None = None,
 ) -> str | None:
-    """Why a queued chase message must not go out any more (None: send it)."""
+    """Why a queued chase message must not go out any more (None: send it).
+
+    ``clients`` caches the client records over one delivery pass (like the chase runner
+    does over one run); the invoice, its pauses and its steps are always read fresh."""
     if not claim.payload.get("recheck") or not claim.invoice_number:
         return None
     record = ledger.invoice(claim.invoice_number)
-    client = ledger.client(record.client_id)
+    client = None if clients is None else clients.get(record.client_id)
+    if client is None:
+        client = ledger.client(record.client_id)
+        if clients is not None:
+            clients[record.client_id] = client
     if book is None:
         book = PolicyBook(ledger.company())
     if record.due_date is None:
@@ -163,6 +175,7 @@ def deliver_outbox(
     retry = retry or RetryPolicy()
     report = DeliveryReport()
     book: PolicyBook | None = None
+    clients: dict[str, Client] = {}
     batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1
@@ -187,6 +200,7 @@ def deliver_outbox(
                 retry=retry,
                 report=report,
                 book=book,
+                clients=clients,
             )
     return report
 
@@ -203,12 +217,13 @@ def _deliver_one(
     retry: RetryPolicy,
     report: DeliveryReport,
     book: PolicyBook | None,
+    clients: dict[str, Client] | None = None,
 ) -> None:
     now = clock.now()
     if claim.reclaimed:
         report.reclaimed += 1
     with ledgers() as ledger:
-        reason = _recheck(ledger, claim, now, book)
+        reason = _recheck(ledger, claim, now, book, clients)
         if reason is not None:
             ledger.outbox_dead(claim.id, worker, f"cancelled: {reason}", now, status="cancelled")
             step = claim.payload.get("chase_step")

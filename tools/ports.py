@@ -211,12 +211,34 @@ class Ledger(Protocol):
         """Pauses that apply to an invoice, lifted ones included."""
         ...
 
+    def pauses_for_many(self, invoices: Mapping[str, str]) -> dict[str, list[Pause]]:
+        """``pauses_for`` of many invoices (number -> client id) at once."""
+        ...
+
     def pause_views(self, *, active_on: date | None = None) -> list[PauseView]:
         """Pause records."""
         ...
 
     def chase_history(self, number: str) -> list[StepRecord]:
         """Recorded chase steps of an invoice."""
+        ...
+
+    def chase_histories(self, numbers: Sequence[str]) -> dict[str, list[StepRecord]]:
+        """``chase_history`` of many invoices at once."""
+        ...
+
+    def set_next_actions(self, actions: Mapping[str, datetime | None]) -> None:
+        """``set_next_action`` of many invoices at once."""
+        ...
+
+    def append_events(self, events: Sequence[tuple[str, DomainEvent]]) -> None:
+        """``append_event`` of many (number, event) pairs at once, in order."""
+        ...
+
+    def invoices_by_number(
+        self, numbers: Sequence[str], *, for_update: bool = False
+    ) -> dict[str, InvoiceRecord]:
+        """Many invoices at once (locked with ``for_update``); unknown numbers left out."""
         ...
 
     def record_step(
