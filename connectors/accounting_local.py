@@ -30,10 +30,14 @@ class LocalAccounting:
         out = self.dir / "invoices"
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"{record.number}.json"
-        body = {"number": record.number, "client": record.client_id,
-                "currency": record.currency, "total": str(record.total),
-                "issue_date": record.document.issue_date.isoformat(),
-                "due_date": record.due_date.isoformat() if record.due_date else None}
+        body = {
+            "number": record.number,
+            "client": record.client_id,
+            "currency": record.currency,
+            "total": str(record.total),
+            "issue_date": record.document.issue_date.isoformat(),
+            "due_date": record.due_date.isoformat() if record.due_date else None,
+        }
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(body, indent=2), encoding="utf-8")
         tmp.replace(path)

@@ -130,8 +130,7 @@ def test_reply_to_elsewhere_is_ignored_when_our_server_authenticated_the_contact
     assert trust.contact == JANE
     assert (
         "Reply-To acme.ap@inbound.payflow-ap.example is on another domain than From "
-        "ap@acme-widgets.example (ignored: replies go only to the contact on file)"
-        in trust.reasons
+        "ap@acme-widgets.example (ignored: replies go only to the contact on file)" in trust.reasons
     )
 
 
