@@ -101,6 +101,15 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def inbox_may_have_mail(app: App) -> bool:
+    """False only when there is certainly nothing to read: no IMAP configured and the local
+    inbox Maildir holds no message. Saves a cron-started ``run`` from loading the agent stack."""
+    if app.settings.imap_url:
+        return True
+    box = Path(app.data_dir) / "mail" / "inbox"
+    return any((box / sub).is_dir() and any((box / sub).iterdir()) for sub in ("new", "cur"))
+
+
 def run_cycle(
     app: App, services: Services, *, deliver: bool = True, inbox: bool = True
 ) -> CycleReport:
@@ -110,7 +119,7 @@ def run_cycle(
     hooks = [send_on_issue(services.compose)]
     recurring = run_subscriptions(app.ledgers, app.clock, on_issued=hooks)
     extra: dict[str, Any] = {}
-    if inbox:
+    if inbox and inbox_may_have_mail(app):
         from entrypoints.agent_wiring import poll_inbox
 
         extra["inbox"] = poll_inbox(app, lambda: services.agent(app))
