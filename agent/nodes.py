@@ -74,19 +74,6 @@ def message_state(msg: InboundMessage) -> dict[str, Any]:
     }
 
 
-_BOOKS: dict[int, PolicyBook] = {}
-
-
-def _book(company: Company) -> PolicyBook:
-    """One PolicyBook per company profile (the profile is frozen; a changed one is a new key)."""
-    key = hash((company.name, company.timezone, repr(sorted(company.policy.items()))))
-    if key not in _BOOKS:
-        if len(_BOOKS) > 16:
-            _BOOKS.clear()
-        _BOOKS[key] = PolicyBook(company)
-    return _BOOKS[key]
-
-
 def _today(deps: AgentDeps, company: Company) -> date:
     return business_date(deps.clock.now(), company.timezone)
 
@@ -254,7 +241,7 @@ def gate(deps: AgentDeps, state: AgentState) -> AgentState:
         company = deps.remember("company", ledger.company)
         today = _today(deps, company)
         client = _remembered_client(deps, ledger, state)
-        book = _book(company)
+        book = PolicyBook.for_company(company)
         policy = (book.for_client(client) if client else book.company_policy).agent
         numbers = list(state.get("invoices") or [])
         if c is not None and not numbers and client is not None:
@@ -800,9 +787,3 @@ def waiting_payload(state: AgentState) -> dict[str, Any]:
         "invoices": d["about"],
         "options": ["take", "approve_reply", "not_dispute", "resolved"],
     }
-
-
-def today_iso(deps: AgentDeps) -> str:
-    """The business date (company timezone) as ISO text."""
-    with deps.ledgers() as ledger:
-        return _today(deps, ledger.company()).isoformat()

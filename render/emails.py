@@ -35,8 +35,8 @@ the language argument is ignored for them (``fell_back`` stays False).
 Context keys
 ------------
 Amounts are ``Decimal``, dates ``datetime.date``. ``tools.messages.base_context`` builds the
-common part (company, client, contact, owner, invoice, invoices, today); the helpers at the
-end of this module build the same shapes from billing records.
+common part (company, client, contact, owner, invoice, invoices, today) from billing records —
+the one place that turns records into email context.
 
 ================================  =============================================================
 key                               meaning
@@ -77,10 +77,8 @@ Which template needs which keys: see ``REQUIRED_KEYS``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from functools import lru_cache, wraps
 from typing import Any
 
@@ -96,11 +94,6 @@ from jinja2 import (
 )
 from jinja2.utils import missing
 
-from billing.directory import Client, Company, Contact, Owner
-from billing.events import DomainEvent
-from billing.invoice import BankDetails
-from billing.records import InvoiceRecord
-from billing.terms import days_overdue
 from render import i18n
 from render.environment import babel_locale, get_environment
 from render.errors import TemplateFailed
@@ -466,103 +459,6 @@ def _prepare(context: Mapping[str, Any]) -> dict[str, Any]:
         _fill_invoice(item)
     _fill(data.get("failure"), dict.fromkeys(("subject", "code", "diagnostic", "kind")))
     return data
-
-
-# --- context helpers (the shapes tools.messages builds, from billing records) ---------------
-
-
-def money_context(amount: Decimal, currency: str) -> dict[str, Any]:
-    """``{amount, currency}``, e.g. for ``promised_amount``."""
-    return {"amount": amount, "currency": currency}
-
-
-def bank_context(bank: BankDetails | None) -> dict[str, Any] | None:
-    """The bank details printed in payment instructions (None when none are on file)."""
-    if bank is None:
-        return None
-    return {key: getattr(bank, key) for key in _BANK_KEYS}
-
-
-def company_context(company: Company, *, team_name: str | None = None) -> dict[str, Any]:
-    """``company``: our name, billing address, bank details and the team that signs."""
-    return {
-        "name": company.name,
-        "billing_email": company.billing_email,
-        "bank": bank_context(company.bank),
-        "team_name": team_name,
-    }
-
-
-def client_context(client: Client) -> dict[str, Any]:
-    """``client``: who the email is about."""
-    return {"id": client.id, "name": client.name, "language": client.language}
-
-
-def contact_context(contact: Contact | None) -> dict[str, Any]:
-    """``contact``: the person addressed (no name → a greeting without one)."""
-    return {
-        "name": contact.name if contact else None,
-        "email": contact.email if contact else None,
-    }
-
-
-def owner_context(owner: Owner | None) -> dict[str, Any] | None:
-    """``owner``: the account owner, or None when the client has none."""
-    return None if owner is None else {"name": owner.name, "email": owner.email}
-
-
-def invoice_context(
-    *,
-    number: str,
-    issue_date: date,
-    due_date: date | None,
-    total: Decimal,
-    balance: Decimal,
-    currency: str,
-    today: date,
-    payment_reference: str | None = None,
-    status: str = "open",
-    original_due_date: date | None = None,
-    payment_pending: bool = False,
-) -> dict[str, Any]:
-    """One invoice from plain values; ``days_overdue`` is computed for ``today``."""
-    return {
-        "number": number,
-        "issue_date": issue_date,
-        "due_date": due_date,
-        "original_due_date": original_due_date,
-        "total": total,
-        "balance": balance,
-        "currency": currency,
-        "days_overdue": days_overdue(due_date, today) if balance > 0 else 0,
-        "payment_reference": payment_reference or number,
-        "status": status,
-        "payment_pending": payment_pending,
-    }
-
-
-def record_context(
-    record: InvoiceRecord, *, today: date, payment_pending: bool = False
-) -> dict[str, Any]:
-    """One invoice from a stored record (figures from the ledger only)."""
-    return invoice_context(
-        number=record.number,
-        issue_date=record.document.issue_date,
-        due_date=record.due_date,
-        total=record.total,
-        balance=max(record.balance, Decimal(0)),
-        currency=record.currency,
-        today=today,
-        payment_reference=record.document.payment_reference,
-        status=record.status.value,
-        original_due_date=record.original_due_date,
-        payment_pending=payment_pending,
-    )
-
-
-def history_context(events: Iterable[DomainEvent]) -> list[dict[str, Any]]:
-    """``history`` from audit-trail events: ``[{date, summary}]`` in order."""
-    return [{"date": event.at, "summary": event.summary} for event in events]
 
 
 def template_files(languages: Sequence[str] = EMAIL_LANGUAGES) -> list[str]:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -32,9 +32,6 @@ from storage.models import (
     SubscriptionExceptionRow,
     SubscriptionRow,
 )
-
-FAR_FUTURE_NOTE = "no further chase action planned"
-
 
 # Statements on the path of every due invoice or outbox row, built once: constructing a
 # statement costs more than SQLite takes to run it.
@@ -789,7 +786,3 @@ class OperationsMixin:
             select(InboundMessageRow).where(InboundMessageRow.message_key == key)
         )
         return None if row is None or row.outcome is None else dict(row.outcome)
-
-    def vacuum_check(self) -> None:  # pragma: no cover - diagnostic helper
-        """Touch the connection (used by health checks)."""
-        self.session.execute(text("select 1"))

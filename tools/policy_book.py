@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import ClassVar
 
 from billing.chase import ChaseSpec
 from billing.directory import Client, Company
@@ -12,7 +13,24 @@ from policies.models import Policy, resolve
 
 
 class PolicyBook:
-    """Caches each client's resolved policy for one run (policy is data, read once)."""
+    """Caches each client's resolved policy (policy is data, read once).
+
+    ``PolicyBook(company)`` is a fresh book (a run builds one); ``PolicyBook.for_company``
+    shares one per company profile across calls — a changed profile is a different key.
+    """
+
+    _shared: ClassVar[dict[tuple[str, str, str], PolicyBook]] = {}
+
+    @classmethod
+    def for_company(cls, company: Company) -> PolicyBook:
+        """The shared book of this company profile (bounded cache)."""
+        key = (company.name, company.timezone, repr(sorted(company.policy.items())))
+        book = cls._shared.get(key)
+        if book is None:
+            if len(cls._shared) >= 16:
+                cls._shared.clear()
+            book = cls._shared[key] = cls(company)
+        return book
 
     def __init__(self, company: Company, base: Policy | None = None) -> None:
         self.company = company

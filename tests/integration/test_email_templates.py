@@ -11,7 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 from jinja2 import DictLoader, Environment
 
-from billing.directory import Company, Contact, ContactRole, Owner
+from billing.directory import Client, Company, Contact, ContactRole, Owner
 from billing.invoice import BankDetails, LineInput, Party, build_document
 from billing.records import InvoiceRecord
 from billing.status import InvoiceStatus
@@ -25,16 +25,13 @@ from render.emails import (
     EmailContextMissing,
     UnknownEmailTemplate,
     _resolve,
-    company_context,
     compose_email,
-    contact_context,
-    owner_context,
-    record_context,
     reply_subject,
     template_files,
 )
 from render.environment import TEMPLATES_DIR
 from render.errors import RenderError
+from tools.messages import base_context
 
 TODAY = date(2026, 12, 17)
 DUE = date(2026, 12, 10)
@@ -539,17 +536,21 @@ def test_an_invoice_email_is_composed_from_billing_records() -> None:
     contact = Contact("cl-molen", "Sanne de Vries", "ap@molen.example", ContactRole.BILLING)
     owner = Owner("own-tom", "Tom Okafor", "tom@northwind.example")
 
-    email = compose_email(
-        "invoice_issue",
-        "nl",
-        {
-            "company": company_context(company),
-            "client": {"name": "Molen Media B.V."},
-            "contact": contact_context(contact),
-            "owner": owner_context(owner),
-            "invoice": record_context(record, today=date(2026, 11, 26)),
-        },
+    client = Client(
+        id="cl-molen",
+        name="Molen Media B.V.",
+        country="NL",
+        currency="EUR",
+        address=(),
+        account_owner_id="own-tom",
+        language="nl",
+        contacts=(contact,),
     )
+    # The context the application sends: tools.messages builds it from the records.
+    context = base_context(
+        company, client, contact=contact, owner=owner, on=date(2026, 11, 26), records=[record]
+    )
+    email = compose_email("invoice_issue", "nl", context)
 
     assert email.subject == "Factuur INV-2026-0201 van Northwind Studio B.V."
     assert (
